@@ -1,0 +1,55 @@
+# Lindung: `make run` starts the whole suite with its stack; `make test` runs every test
+# against a real PostgreSQL and Kafka. Both set everything up on a fresh machine.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PROJECTS := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PROJECTS)) requirements-dev.txt
+WITH_STACK := deploy/local/with-stack.sh
+PYTEST_ARGS ?=
+
+.PHONY: run test lint stop stack bootstrap venv bench demo clean format
+
+$(BIN)/.installed: $(PYPROJECTS)
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH" >&2; exit 1; }
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@test -x $(BIN)/python || $(PYTHON) -m uv venv --quiet --python $(PYTHON) $(VENV)
+	$(PYTHON) -m uv pip install --quiet --python $(BIN)/python \
+		$(addprefix -e ,$(PROJECTS)) -r requirements-dev.txt
+	@touch $@
+
+venv: $(BIN)/.installed
+
+## run: the whole suite (stack, migrations, every API and worker) in the foreground
+run: venv
+	@$(WITH_STACK) deploy/local/run-suite.sh
+
+## test: the full test suite against a real PostgreSQL and Kafka (started and stopped here)
+test: venv
+	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
+		pytest $(PYTEST_ARGS)'
+
+## lint: ruff and mypy, clean
+lint: venv
+	$(BIN)/ruff check shared services tests bench
+	$(BIN)/mypy $(addprefix -p ,$(notdir $(wildcard shared/src/lindung_* services/*/src/lindung_*)))
+
+format: venv
+	$(BIN)/ruff check --fix shared services tests bench
+	$(BIN)/ruff format shared services tests bench
+
+## stack: start PostgreSQL and Kafka in the background (left running; `make stop` ends them)
+stack:
+	@deploy/local/stack.sh up
+
+bootstrap: venv stack
+	@source deploy/local/activate.sh && lindung bootstrap
+
+## stop: stop the local stack
+stop:
+	@deploy/local/stack.sh down
+
+clean: stop
+	rm -rf $(VENV) .stack

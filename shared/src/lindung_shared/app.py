@@ -1,0 +1,132 @@
+"""The FastAPI application factory every service's API process uses.
+
+It wires what every service has in common: the database engine (created in the lifespan,
+disposed on shutdown), token verification, problem+json errors, JSON logs with a request id,
+Prometheus metrics, ``/healthz`` (the process is alive) and ``/readyz`` (its database and
+Kafka answer). Service-specific start-up goes in ``on_startup`` / ``on_shutdown`` hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from lindung_shared.auth import TokenVerifier
+from lindung_shared.db import create_engine, create_sessionmaker
+from lindung_shared.errors import install_error_handlers
+from lindung_shared.kafka import kafka_reachable
+from lindung_shared.logging import configure_logging, request_id_var
+from lindung_shared.metrics import install_metrics
+from lindung_shared.settings import ServiceSettings, settings_summary
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+async def database_ready(app: FastAPI, timeout: float = 3.0) -> bool:
+    try:
+        async with asyncio.timeout(timeout):
+            async with app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        return True
+    except Exception as exc:
+        log.warning("database is not reachable: %s", type(exc).__name__)
+        return False
+
+
+def create_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    version: str = "0.1.0",
+    routers: Sequence[APIRouter] = (),
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+    openapi_tags: list[dict[str, Any]] | None = None,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = create_engine(settings)
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        app.state.token_verifier = TokenVerifier(settings)
+        await app.state.token_verifier.load()
+        for hook in on_startup:
+            await hook(app)
+        log.info("started", extra=settings_summary(settings))
+        try:
+            yield
+        finally:
+            for hook in reversed(on_shutdown):
+                try:
+                    await hook(app)
+                except Exception:
+                    log.exception("shutdown hook failed")
+            await app.state.engine.dispose()
+            log.info("stopped")
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+    )
+    install_error_handlers(app)
+    install_metrics(app, settings.service_name)
+
+    @app.middleware("http")
+    async def _request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        request_id = incoming if 0 < len(incoming) <= 64 else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        response.headers["x-request-id"] = request_id
+        return response
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="The service can serve: its database and Kafka answer",
+        responses={503: {"description": "a dependency is unreachable"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        db_ok, kafka_ok = await asyncio.gather(
+            database_ready(request.app), kafka_reachable(settings.kafka_bootstrap_servers)
+        )
+        ready = db_ok and kafka_ok
+        return JSONResponse(
+            {
+                "status": "ready" if ready else "not-ready",
+                "checks": {
+                    "database": "ok" if db_ok else "unreachable",
+                    "kafka": "ok" if kafka_ok else "unreachable",
+                },
+            },
+            status_code=200 if ready else 503,
+        )
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,234 @@
+"""Bearer-token authentication shared by every service.
+
+Tokens are JWTs signed with Ed25519 (``EdDSA``) by the identity issuer (health-records for
+citizens after a one-time code; the operator's tooling for the other roles). Every service
+verifies them offline against a JWKS. In development a key pair is generated on first use
+under ``keys_dir`` (git-ignored, never committed) and ``lindung token`` mints tokens with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from lindung_shared.errors import Forbidden, Unauthorized
+from lindung_shared.settings import ServiceSettings
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"
+    VENUE_MANAGER = "venue_manager"
+    HEALTH_OFFICER = "health_officer"
+    FEED = "feed"
+    SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's subject, roles and (for managers) venues."""
+
+    subject: str
+    roles: frozenset[Role]
+    venues: frozenset[str] = field(default_factory=frozenset)
+    token_id: str | None = None
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+DEV_PRIVATE_KEY = "auth-dev-private.pem"
+DEV_JWKS = "auth-dev-jwks.json"
+
+
+def ensure_dev_keys(keys_dir: Path) -> tuple[Ed25519PrivateKey, str]:
+    """Create (once) and load the development signing key; returns it and its key id."""
+    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_path = keys_dir / DEV_PRIVATE_KEY
+    if not private_path.exists():
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        tmp = private_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pem)
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, private_path)  # atomic: concurrent first runs agree on one key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = load_private_key(private_path.read_bytes())
+    jwk = public_jwk(key)
+    jwks_path = keys_dir / DEV_JWKS
+    document = json.dumps({"keys": [jwk]}, indent=2)
+    if not jwks_path.exists() or jwks_path.read_text() != document:
+        jwks_path.write_text(document)
+    return key, jwk["kid"]
+
+
+def load_private_key(pem: bytes) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the signing key must be an Ed25519 private key")
+    return key
+
+
+def public_jwk(key: Ed25519PrivateKey) -> dict[str, Any]:
+    jwk: dict[str, Any] = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key()))
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    jwk.update({"kid": "dev-" + raw.hex()[:16], "use": "sig", "alg": "EdDSA"})
+    return jwk
+
+
+class TokenIssuer:
+    """Mints access tokens (used by the sign-in flow and the development CLI)."""
+
+    def __init__(self, key: Ed25519PrivateKey, key_id: str, *, issuer: str, audience: str):
+        self.key, self.key_id, self.issuer, self.audience = key, key_id, issuer, audience
+
+    def issue(
+        self,
+        *,
+        subject: str,
+        roles: Iterable[Role | str],
+        venues: Iterable[str] = (),
+        ttl_seconds: int = 3600,
+        now: float | None = None,
+    ) -> str:
+        issued = int(now if now is not None else time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "roles": sorted(str(Role(r)) for r in roles),
+            "venues": sorted(venues),
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + ttl_seconds,
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.key_id})
+
+    @classmethod
+    def development(cls, settings: ServiceSettings) -> TokenIssuer:
+        key, kid = ensure_dev_keys(settings.keys_dir)
+        return cls(key, kid, issuer=settings.auth_issuer, audience=settings.auth_audience)
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against a JWKS (refetched when an unknown key id appears)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+
+    async def load(self) -> None:
+        document = await self._fetch_jwks()
+        self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(document).keys if k.key_id}
+        self._fetched_at = time.monotonic()
+
+    async def _fetch_jwks(self) -> dict[str, Any]:
+        s = self.settings
+        if s.auth_jwks_url:
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(s.auth_jwks_url)
+                response.raise_for_status()
+                document: dict[str, Any] = response.json()
+                return document
+        if s.auth_jwks_path:
+            loaded: dict[str, Any] = json.loads(s.auth_jwks_path.read_text())
+            return loaded
+        if not s.is_development:
+            raise RuntimeError("no JWKS configured")
+        ensure_dev_keys(s.keys_dir)
+        dev: dict[str, Any] = json.loads((s.keys_dir / DEV_JWKS).read_text())
+        return dev
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("the bearer token is not a valid JWT") from exc
+        kid = header.get("kid")
+        if kid not in self._keys and time.monotonic() - self._fetched_at > 30:
+            await self.load()
+        key = self._keys.get(kid or "")
+        if key is None:
+            raise Unauthorized("the bearer token was signed by an unknown key")
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=["EdDSA", "ES256"],
+                audience=self.settings.auth_audience,
+                issuer=self.settings.auth_issuer,
+                options={"require": ["exp", "iat", "sub"]},
+                leeway=30,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("the bearer token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"the bearer token is not valid: {exc}") from exc
+        try:
+            roles = frozenset(Role(r) for r in claims.get("roles", []))
+        except ValueError as exc:
+            raise Unauthorized("the bearer token names an unknown role") from exc
+        return Principal(
+            subject=str(claims["sub"]),
+            roles=roles,
+            venues=frozenset(str(v) for v in claims.get("venues", [])),
+            token_id=claims.get("jti"),
+        )
+
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT issued by the Lindung identity issuer")
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("this endpoint needs a bearer token")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return await verifier.verify(credentials.credentials)
+
+
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that admits a caller holding any of ``roles``."""
+
+    async def dependency(
+        principal: Annotated[Principal, Depends(current_principal)],
+    ) -> Principal:
+        if not principal.has(*roles):
+            allowed = ", ".join(sorted(r.value for r in roles))
+            raise Forbidden(f"this action needs one of the roles: {allowed}")
+        return principal
+
+    return dependency
+
+
+AnyPrincipal = Annotated[Principal, Depends(current_principal)]
+CitizenDep = Annotated[Principal, Depends(require_roles(Role.CITIZEN))]
+VenueManagerDep = Annotated[Principal, Depends(require_roles(Role.VENUE_MANAGER))]
+HealthOfficerDep = Annotated[Principal, Depends(require_roles(Role.HEALTH_OFFICER))]
+FeedDep = Annotated[Principal, Depends(require_roles(Role.FEED))]
+ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]

@@ -1,0 +1,69 @@
+"""``lindung``: operator and developer commands.
+
+- ``lindung token --role ROLE --subject ID [--venue ID]...``: a development access token.
+- ``lindung bootstrap``: create and migrate every service's database, create Kafka topics.
+- ``lindung topics``: create the catalogue's Kafka topics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from lindung_shared.auth import Role, TokenIssuer
+from lindung_shared.dbadmin import create_database
+from lindung_shared.events import TOPICS
+from lindung_shared.kafka import ensure_topics
+from lindung_shared.manifest import installed_services
+from lindung_shared.migrations import upgrade
+from lindung_shared.settings import ServiceSettings, with_database
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = ServiceSettings()
+    if not settings.is_development:
+        print("lindung token only works in development (LINDUNG_ENV=development)", file=sys.stderr)
+        return 2
+    issuer = TokenIssuer.development(settings)
+    print(
+        issuer.issue(
+            subject=args.subject, roles=args.role, venues=args.venue or (), ttl_seconds=args.ttl
+        )
+    )
+    return 0
+
+
+async def _bootstrap_async(only_topics: bool) -> None:
+    settings = ServiceSettings()
+    if not only_topics:
+        for manifest in installed_services():
+            created = await create_database(settings.server_url, manifest.database_name)
+            url = with_database(
+                settings.database_url, manifest.database_name, driver="postgresql+asyncpg"
+            )
+            await asyncio.to_thread(upgrade, manifest.migrations_dir, url)
+            print(f"database {manifest.database_name}: {'created and ' if created else ''}migrated")
+    created_topics = await ensure_topics(settings.kafka_bootstrap_servers)
+    print(f"kafka topics: {len(TOPICS)} in the catalogue, {len(created_topics)} created")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lindung")
+    sub = parser.add_subparsers(dest="command", required=True)
+    token = sub.add_parser("token", help="print a development access token")
+    token.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
+    token.add_argument("--subject", required=True)
+    token.add_argument("--venue", action="append", help="venue id (managers); repeatable")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
+    sub.add_parser("bootstrap", help="create and migrate databases, create topics")
+    sub.add_parser("topics", help="create the Kafka topics of the event catalogue")
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        return _token(args)
+    asyncio.run(_bootstrap_async(only_topics=args.command == "topics"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,586 @@
+"""The event catalogue: every Kafka message of the suite, its topic, key and payload schema.
+
+This module is the single place where event contracts are defined. A new version of an event
+is a new ``(type, version)`` entry with its own payload model; the old one stays until no
+producer emits it. Producers use :func:`make_event`, consumers :func:`decode_event`; both
+validate against the same model.
+
+Partition keys are chosen for ordering: everything about one venue is keyed by venue id, and
+everything about one person by person id, so per-key order holds across a topic's partitions.
+"""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from lindung_shared.events.envelope import (
+    Envelope,
+    RawEnvelope,
+    UnknownEventType,
+    UnsupportedEventVersion,
+    decode_raw,
+    validate_payload,
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    key: str
+    description: str
+    retention_hours: int = 168
+
+
+TOPICS: dict[str, Topic] = {
+    t.name: t
+    for t in (
+        Topic("lindung.venues", 6, "venue id", "Venue lifecycle and QR codes (venue-registry)."),
+        Topic(
+            "lindung.qr-keys",
+            1,
+            "key id",
+            "QR signing public keys (venue-registry).",
+            retention_hours=24 * 365,
+        ),
+        Topic("lindung.zones", 3, "regency code", "Zone risk levels (venue-registry)."),
+        Topic("lindung.people", 6, "person id", "Contact details for delivery (health-records)."),
+        Topic(
+            "lindung.sign-in-codes",
+            3,
+            "person id",
+            "One-time sign-in codes (health-records).",
+            retention_hours=1,
+        ),
+        Topic("lindung.health-status", 12, "person id", "Status changes (health-records)."),
+        Topic("lindung.cases", 6, "person id", "Confirmed and retracted cases (health-records)."),
+        Topic(
+            "lindung.feed.vaccinations",
+            6,
+            "patient NIK hash or source id",
+            "FHIR Immunization records from the national vaccination registry.",
+        ),
+        Topic(
+            "lindung.feed.lab-results",
+            6,
+            "patient NIK hash or source id",
+            "FHIR Observation records from the national laboratory system.",
+        ),
+        Topic("lindung.exposures", 12, "contact person id", "Close contacts found (checkin)."),
+        Topic("lindung.venue-alerts", 6, "venue id", "A case visited a venue (checkin)."),
+        Topic("lindung.occupancy", 6, "venue id", "Occupancy changes and crowding (checkin)."),
+        Topic(
+            "lindung.zone-alerts",
+            6,
+            "person id",
+            "People who visited a regency whose level rose to red (checkin).",
+        ),
+        Topic(
+            "lindung.dead-letter",
+            3,
+            "original key",
+            "Messages no consumer could handle, with the error in headers.",
+            retention_hours=24 * 30,
+        ),
+    )
+}
+DEAD_LETTER_TOPIC = "lindung.dead-letter"
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- shared vocabularies -------------------------------------------------------------------
+
+
+class VenueCategory(StrEnum):
+    MALL = "mall"
+    OFFICE = "office"
+    RESTAURANT = "restaurant"
+    WORSHIP = "worship"
+    TRANSPORT_HUB = "transport_hub"
+    HOTEL = "hotel"
+    SPORT = "sport"
+    TOURISM = "tourism"
+    SCHOOL = "school"
+    HEALTHCARE = "healthcare"
+    PUBLIC_SERVICE = "public_service"
+    EVENT = "event"
+    OTHER = "other"
+
+
+class Colour(StrEnum):
+    """Screening colours, from most to least restricted."""
+
+    BLACK = "black"
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+
+
+class Language(StrEnum):
+    ID = "id"
+    EN = "en"
+
+
+IndonesianTimezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
+
+
+class OpeningHours(Payload):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday")
+    opens: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    closes: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
+
+
+# --- venue-registry ------------------------------------------------------------------------
+
+
+class VenueSnapshot(Payload):
+    """The whole venue as the registry holds it now (consumers keep their own copy)."""
+
+    venue_id: uuid.UUID
+    manager_id: str
+    name: str
+    category: VenueCategory
+    regency_code: str = Field(pattern=r"^\d{2}\.\d{2}$")
+    timezone: IndonesianTimezone
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    capacity: int = Field(gt=0)
+    effective_capacity: int = Field(gt=0, description="capacity after the zone's rule")
+    max_stay_minutes: int = Field(gt=0)
+    opening_hours: list[OpeningHours] = Field(
+        default_factory=list, description="empty: always open"
+    )
+    status: Literal["active", "closed"] = "active"
+    updated_at: AwareDatetime
+
+
+class VenueClosed(Payload):
+    venue_id: uuid.UUID
+    closed_at: AwareDatetime
+
+
+class QrCodeIssued(Payload):
+    qr_id: uuid.UUID
+    venue_id: uuid.UUID
+    entrance: str
+    key_id: str
+    issued_at: AwareDatetime
+
+
+class QrCodeRevoked(Payload):
+    qr_id: uuid.UUID
+    venue_id: uuid.UUID
+    revoked_at: AwareDatetime
+
+
+class QrKeyPublished(Payload):
+    key_id: str
+    jwk: dict[str, Any] = Field(description="public JWK (OKP/Ed25519 or EC/P-256)")
+    status: Literal["active", "retiring"]
+    published_at: AwareDatetime
+
+
+class QrKeyRetired(Payload):
+    key_id: str
+    retired_at: AwareDatetime
+
+
+class ZoneLevelChanged(Payload):
+    regency_code: str = Field(pattern=r"^\d{2}\.\d{2}$")
+    level: int = Field(ge=1, le=4, description="PPKM level")
+    previous_level: int | None = Field(default=None, ge=1, le=4)
+    colour: Literal["green", "yellow", "orange", "red"]
+    changed_at: AwareDatetime
+
+
+# --- health-records ------------------------------------------------------------------------
+
+
+class PersonContactChanged(Payload):
+    """Delivery details for the notifier. PII: the topic is readable by the notifier only."""
+
+    person_id: uuid.UUID
+    phone_e164: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    language: Language = Language.ID
+
+
+class SignInCodeIssued(Payload):
+    person_id: uuid.UUID
+    phone_e164: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    code: str = Field(pattern=r"^\d{6}$")
+    language: Language = Language.ID
+    expires_at: AwareDatetime
+
+
+class StatusChanged(Payload):
+    person_id: uuid.UUID
+    colour: Colour
+    previous_colour: Colour | None = None
+    reasons: list[str] = Field(
+        default_factory=list, description="machine codes, e.g. 'isolation', 'quarantine'"
+    )
+    valid_until: AwareDatetime | None = None
+    rule_version: str
+    changed_at: AwareDatetime
+
+
+class CaseConfirmed(Payload):
+    case_id: uuid.UUID
+    case_ref: str = Field(description="pseudonymous reference, safe to show to contacts")
+    person_id: uuid.UUID
+    sample_taken_at: AwareDatetime
+    infectious_from: AwareDatetime
+    infectious_until: AwareDatetime
+
+
+class CaseRetracted(Payload):
+    case_id: uuid.UUID
+    case_ref: str
+    person_id: uuid.UUID
+    retracted_at: AwareDatetime
+
+
+class FhirResourceSubmitted(Payload):
+    """A record pushed by a national feed: a FHIR R4 Immunization, Observation or Bundle."""
+
+    source: Literal["vaccination-registry", "laboratory"]
+    resource: dict[str, Any]
+
+
+# --- checkin -------------------------------------------------------------------------------
+
+
+class ExposureDetected(Payload):
+    exposure_id: uuid.UUID
+    case_ref: str
+    contact_person_id: uuid.UUID
+    venue_id: uuid.UUID
+    venue_name: str
+    venue_timezone: IndonesianTimezone
+    overlap_start: AwareDatetime
+    overlap_end: AwareDatetime
+    overlap_minutes: float = Field(ge=0)
+
+
+class ExposureRetracted(Payload):
+    exposure_id: uuid.UUID
+    case_ref: str
+    contact_person_id: uuid.UUID
+    venue_id: uuid.UUID
+
+
+class VenueCaseVisited(Payload):
+    case_ref: str
+    venue_id: uuid.UUID
+    manager_id: str
+    venue_name: str
+    venue_timezone: IndonesianTimezone
+    visit_start: AwareDatetime
+    visit_end: AwareDatetime
+
+
+class OccupancyChanged(Payload):
+    venue_id: uuid.UUID
+    present: int = Field(ge=0)
+    capacity: int = Field(gt=0)
+    at: AwareDatetime
+
+
+class VenueCrowding(Payload):
+    venue_id: uuid.UUID
+    manager_id: str
+    venue_name: str
+    present: int = Field(ge=0)
+    capacity: int = Field(gt=0)
+    threshold_percent: int = Field(ge=1, le=100)
+    at: AwareDatetime
+
+
+class ZoneVisitorAlert(Payload):
+    person_id: uuid.UUID
+    regency_code: str
+    level: int = Field(ge=1, le=4)
+    colour: Literal["green", "yellow", "orange", "red"]
+    last_visit_at: AwareDatetime
+    changed_at: AwareDatetime
+
+
+# --- the catalogue itself ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    version: int
+    topic: str
+    payload: builtins.type[Payload]
+    key_field: str
+    producer: str
+    description: str
+
+    def key_of(self, payload: Payload) -> str:
+        return str(getattr(payload, self.key_field))
+
+
+_SPECS = (
+    EventSpec(
+        "venue.registered",
+        1,
+        "lindung.venues",
+        VenueSnapshot,
+        "venue_id",
+        "venue-registry",
+        "A venue was registered.",
+    ),
+    EventSpec(
+        "venue.updated",
+        1,
+        "lindung.venues",
+        VenueSnapshot,
+        "venue_id",
+        "venue-registry",
+        "A venue changed (including its effective capacity).",
+    ),
+    EventSpec(
+        "venue.closed",
+        1,
+        "lindung.venues",
+        VenueClosed,
+        "venue_id",
+        "venue-registry",
+        "A venue closed for good; its QR codes stop working.",
+    ),
+    EventSpec(
+        "qr_code.issued",
+        1,
+        "lindung.venues",
+        QrCodeIssued,
+        "venue_id",
+        "venue-registry",
+        "A signed QR code was issued for an entrance.",
+    ),
+    EventSpec(
+        "qr_code.revoked",
+        1,
+        "lindung.venues",
+        QrCodeRevoked,
+        "venue_id",
+        "venue-registry",
+        "A QR code was revoked; check-ins with it are refused.",
+    ),
+    EventSpec(
+        "qr_key.published",
+        1,
+        "lindung.qr-keys",
+        QrKeyPublished,
+        "key_id",
+        "venue-registry",
+        "A QR signing public key is trusted (active or retiring).",
+    ),
+    EventSpec(
+        "qr_key.retired",
+        1,
+        "lindung.qr-keys",
+        QrKeyRetired,
+        "key_id",
+        "venue-registry",
+        "A QR signing key is retired; its codes stop verifying.",
+    ),
+    EventSpec(
+        "zone.level_changed",
+        1,
+        "lindung.zones",
+        ZoneLevelChanged,
+        "regency_code",
+        "venue-registry",
+        "A regency's PPKM level changed.",
+    ),
+    EventSpec(
+        "person.contact_changed",
+        1,
+        "lindung.people",
+        PersonContactChanged,
+        "person_id",
+        "health-records",
+        "A person's phone or language changed (or was first set).",
+    ),
+    EventSpec(
+        "sign_in.code_issued",
+        1,
+        "lindung.sign-in-codes",
+        SignInCodeIssued,
+        "person_id",
+        "health-records",
+        "A one-time sign-in code to deliver by SMS.",
+    ),
+    EventSpec(
+        "status.changed",
+        1,
+        "lindung.health-status",
+        StatusChanged,
+        "person_id",
+        "health-records",
+        "A person's screening colour changed.",
+    ),
+    EventSpec(
+        "case.confirmed",
+        1,
+        "lindung.cases",
+        CaseConfirmed,
+        "person_id",
+        "health-records",
+        "A positive result made a person a confirmed case.",
+    ),
+    EventSpec(
+        "case.retracted",
+        1,
+        "lindung.cases",
+        CaseRetracted,
+        "person_id",
+        "health-records",
+        "The result behind a case was retracted.",
+    ),
+    EventSpec(
+        "fhir.vaccination.submitted",
+        1,
+        "lindung.feed.vaccinations",
+        FhirResourceSubmitted,
+        "source",
+        "vaccination-registry",
+        "A FHIR Immunization (or Bundle) from the vaccination registry.",
+    ),
+    EventSpec(
+        "fhir.lab_result.submitted",
+        1,
+        "lindung.feed.lab-results",
+        FhirResourceSubmitted,
+        "source",
+        "laboratory",
+        "A FHIR Observation (or Bundle) from the laboratory system.",
+    ),
+    EventSpec(
+        "exposure.detected",
+        1,
+        "lindung.exposures",
+        ExposureDetected,
+        "contact_person_id",
+        "checkin",
+        "A person was a close contact of a case.",
+    ),
+    EventSpec(
+        "exposure.retracted",
+        1,
+        "lindung.exposures",
+        ExposureRetracted,
+        "contact_person_id",
+        "checkin",
+        "An exposure was withdrawn with its case.",
+    ),
+    EventSpec(
+        "venue.case_visited",
+        1,
+        "lindung.venue-alerts",
+        VenueCaseVisited,
+        "venue_id",
+        "checkin",
+        "A confirmed case visited the venue (for its manager).",
+    ),
+    EventSpec(
+        "occupancy.changed",
+        1,
+        "lindung.occupancy",
+        OccupancyChanged,
+        "venue_id",
+        "checkin",
+        "A venue's present count changed (coalesced).",
+    ),
+    EventSpec(
+        "venue.crowding",
+        1,
+        "lindung.occupancy",
+        VenueCrowding,
+        "venue_id",
+        "checkin",
+        "A venue crossed a crowding threshold (80 %, 100 %).",
+    ),
+    EventSpec(
+        "zone.visitor_alert",
+        1,
+        "lindung.zone-alerts",
+        ZoneVisitorAlert,
+        "person_id",
+        "checkin",
+        "A person recently visited a regency that turned red.",
+    ),
+)
+
+CATALOGUE: dict[tuple[str, int], EventSpec] = {(s.type, s.version): s for s in _SPECS}
+LATEST_VERSION: dict[str, int] = {}
+for _spec in _SPECS:
+    LATEST_VERSION[_spec.type] = max(LATEST_VERSION.get(_spec.type, 0), _spec.version)
+
+for _spec in _SPECS:  # the catalogue must be self-consistent; fail at import if it is not
+    assert _spec.topic in TOPICS, f"{_spec.type}: unknown topic {_spec.topic}"
+    assert _spec.key_field in _spec.payload.model_fields, f"{_spec.type}: bad key field"
+
+
+def spec_for(event_type: str, version: int | None = None) -> EventSpec:
+    if event_type not in LATEST_VERSION:
+        raise UnknownEventType(f"unknown event type {event_type!r}")
+    version = LATEST_VERSION[event_type] if version is None else version
+    try:
+        return CATALOGUE[(event_type, version)]
+    except KeyError:
+        known = sorted(v for (t, v) in CATALOGUE if t == event_type)
+        raise UnsupportedEventVersion(
+            f"{event_type} version {version} is not supported (known: {known})"
+        ) from None
+
+
+def make_event(
+    event_type: str,
+    payload: Payload,
+    *,
+    version: int | None = None,
+    occurred_at: datetime | None = None,
+    event_id: uuid.UUID | None = None,
+) -> Envelope[Any]:
+    """Build a validated envelope for ``payload``, keyed as the catalogue says."""
+    spec = spec_for(event_type, version)
+    if not isinstance(payload, spec.payload):
+        raise TypeError(f"{event_type} v{spec.version} takes {spec.payload.__name__}")
+    extra: dict[str, Any] = {}
+    if occurred_at is not None:
+        extra["occurred_at"] = occurred_at
+    if event_id is not None:
+        extra["id"] = event_id
+    return Envelope[spec.payload](  # type: ignore[name-defined]
+        type=spec.type,
+        version=spec.version,
+        producer=spec.producer,
+        key=spec.key_of(payload),
+        payload=payload,
+        **extra,
+    )
+
+
+def decode_event(value: bytes | None) -> Envelope[Any]:
+    """Decode and validate a message value; raises an ``EventError`` subclass if it is not a
+    known, valid event."""
+    raw = decode_raw(value)
+    return validate_raw(raw)
+
+
+def validate_raw(raw: RawEnvelope) -> Envelope[Any]:
+    spec = spec_for(raw.type, raw.version)
+    return validate_payload(spec.payload, raw)

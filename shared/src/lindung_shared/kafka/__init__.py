@@ -1,0 +1,91 @@
+"""Kafka plumbing: the producer, topic administration and the consumer runner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaClient, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from lindung_shared.events import TOPICS, Topic
+
+log = logging.getLogger(__name__)
+
+
+def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
+    """A producer for events: every write acknowledged by all in-sync replicas, idempotent
+    (no duplicates from its own retries), keyed, compressed and lightly batched."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        compression_type="lz4",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=30_000,
+    )
+
+
+async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic] | None = None) -> list[str]:
+    """Create the catalogue's topics that are missing; returns the names it created."""
+    wanted = list(topics or TOPICS.values())
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="lindung-admin")
+    await admin.start()
+    created: list[str] = []
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            name=t.name,
+                            num_partitions=t.partitions,
+                            replication_factor=1 if _single_broker(bootstrap_servers) else 3,
+                            topic_configs={"retention.ms": str(t.retention_hours * 3600_000)},
+                        )
+                        for t in missing
+                    ]
+                )
+            created = [t.name for t in missing]
+    finally:
+        await admin.close()
+    return created
+
+
+def _single_broker(bootstrap_servers: str) -> bool:
+    return len([s for s in bootstrap_servers.split(",") if s.strip()]) == 1
+
+
+_readiness_cache: dict[str, tuple[float, bool]] = {}
+
+
+async def kafka_reachable(bootstrap_servers: str, timeout: float = 3.0) -> bool:
+    """True when a broker answers a metadata request (cached for a second)."""
+    cached = _readiness_cache.get(bootstrap_servers)
+    now = time.monotonic()
+    if cached and now - cached[0] < 1.0:
+        return cached[1]
+    client = AIOKafkaClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000)
+    )
+    ok = False
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout=timeout)
+        ok = True
+    except Exception as exc:  # any failure means "not ready"; say why in the log
+        log.warning("kafka is not reachable: %s", type(exc).__name__)
+    finally:
+        try:
+            await asyncio.wait_for(client.close(), timeout=timeout)
+        except Exception:
+            log.debug("closing the readiness client failed", exc_info=True)
+    _readiness_cache[bootstrap_servers] = (now, ok)
+    return ok

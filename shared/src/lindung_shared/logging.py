@@ -1,0 +1,71 @@
+"""Structured JSON logs with a request id, and a last line of defence against PII.
+
+Code logs ids (person id, venue id, visit id), never names, NIKs or phone numbers. The
+redacting filter below masks anything that still looks like a NIK (16 digits) or an E.164
+phone number, in case a message or an exception text carries one by accident.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import sys
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+
+_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
+_PHONE = re.compile(r"\+\d{8,15}(?!\d)")
+
+
+def redact(text: str) -> str:
+    return _PHONE.sub("+[redacted-phone]", _NIK.sub("[redacted-nik]", text))
+
+
+class _ContextFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        request_id = request_id_var.get()
+        if request_id is not None:
+            record.request_id = request_id
+        if isinstance(record.msg, str):
+            record.msg = redact(str(record.msg))
+        if record.args:
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+class _RedactingJsonFormatter(JsonFormatter):
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return redact(str(super().formatException(ei)))
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Send JSON lines to stderr for the whole process (idempotent)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _RedactingJsonFormatter(
+            "{asctime}{levelname}{name}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(_ContextFilter(service))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # uvicorn's access log would repeat every request in its own format; our middleware logs.
+    logging.getLogger("uvicorn.access").disabled = True
+    for noisy in ("aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,70 @@
+"""Helpers for service test suites: a fresh, migrated database on the real server.
+
+The stack (real PostgreSQL and Kafka) is started by ``make test`` before pytest runs; these
+helpers only create a throwaway database per test session and drop it afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from lindung_shared.auth import TokenIssuer
+from lindung_shared.dbadmin import create_database, drop_database
+from lindung_shared.migrations import upgrade
+from lindung_shared.settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@asynccontextmanager
+async def fresh_database(settings: S, migrations_dir: Path) -> AsyncIterator[S]:
+    """Yield a copy of ``settings`` pointing at a new, migrated database."""
+    name = f"{settings.database_name}_t{uuid.uuid4().hex[:10]}"
+    await create_database(settings.server_url, name)
+    test_settings = settings.model_copy(update={"database_name": name})
+    try:
+        await asyncio.to_thread(upgrade, migrations_dir, test_settings.sqlalchemy_url)
+        yield test_settings
+    finally:
+        if os.environ.get("LINDUNG_KEEP_TEST_DB") != "1":
+            await drop_database(settings.server_url, name)
+
+
+def unique(prefix: str) -> str:
+    """A unique name (consumer groups, topics) so tests never see each other's state."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@asynccontextmanager
+async def app_client(
+    app: FastAPI, base_url: str = "http://testserver"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client talking to ``app`` in-process, with its lifespan run around it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
+
+
+def bearer(
+    settings: ServiceSettings,
+    role: str,
+    subject: str | None = None,
+    venues: tuple[str, ...] = (),
+    ttl_seconds: int = 3600,
+) -> dict[str, str]:
+    """Authorization headers with a development token for ``role``."""
+    issuer = TokenIssuer.development(settings)
+    token = issuer.issue(
+        subject=subject or str(uuid.uuid4()), roles=[role], venues=venues, ttl_seconds=ttl_seconds
+    )
+    return {"Authorization": f"Bearer {token}"}

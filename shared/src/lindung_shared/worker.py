@@ -1,0 +1,100 @@
+"""The worker process of a service: its consumers, its outbox relay and its periodic jobs.
+
+``python -m lindung_<service>.worker`` builds a :class:`Worker` and calls :func:`run_worker`.
+SIGTERM/SIGINT set the stop event: every task finishes what it holds (a consumer commits its
+batch, the relay its publish) and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from prometheus_client import start_http_server
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from lindung_shared.db import create_engine, create_sessionmaker
+from lindung_shared.kafka import create_producer
+from lindung_shared.logging import configure_logging
+from lindung_shared.outbox import OutboxRelay
+from lindung_shared.settings import ServiceSettings, settings_summary
+
+log = logging.getLogger(__name__)
+
+Task = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class WorkerContext:
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    producer: AIOKafkaProducer
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def dsn(self) -> str:
+        return self.settings.sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def periodic(name: str, interval_seconds: float, job: Callable[[], Awaitable[object]]) -> Task:
+    """Run ``job`` every ``interval_seconds`` (with jitter) until stopped; errors are logged
+    and the next run goes ahead."""
+
+    async def run(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic job %s failed", name)
+            delay = interval_seconds * random.uniform(0.8, 1.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+
+    return run
+
+
+async def run_worker(
+    settings: ServiceSettings,
+    build: Callable[[WorkerContext], Sequence[Task]],
+    *,
+    relay: bool = True,
+    metrics_port: int | None = None,
+) -> None:
+    configure_logging(settings.service_name, settings.log_level)
+    if metrics_port:
+        start_http_server(metrics_port, addr=settings.http_host)
+    engine = create_engine(settings)
+    producer = create_producer(
+        settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-worker"
+    )
+    ctx = WorkerContext(settings, engine, create_sessionmaker(engine), producer)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, ctx.stop.set)
+    while not ctx.stop.is_set():
+        try:
+            await producer.start()
+            break
+        except Exception as exc:
+            log.warning("kafka not reachable yet (%s); retrying", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ctx.stop.wait(), timeout=2)
+    tasks: list[Task] = list(build(ctx))
+    if relay:
+        tasks.append(OutboxRelay(dsn=ctx.dsn, producer=producer, service=settings.service_name).run)
+    log.info("worker started", extra=settings_summary(settings))
+    try:
+        await asyncio.gather(*(task(ctx.stop) for task in tasks))
+    finally:
+        ctx.stop.set()
+        with contextlib.suppress(Exception):
+            await producer.stop()
+        await engine.dispose()
+        log.info("worker stopped")
