@@ -150,7 +150,7 @@ class VenueSnapshot(Payload):
     manager_id: str
     name: str
     category: VenueCategory
-    regency_code: str = Field(pattern=r"^\d{2}\.\d{2}$")
+    regency_code: str = Field(pattern=r"^\d{4}$")
     timezone: IndonesianTimezone
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
@@ -196,7 +196,7 @@ class QrKeyRetired(Payload):
 
 
 class ZoneLevelChanged(Payload):
-    regency_code: str = Field(pattern=r"^\d{2}\.\d{2}$")
+    regency_code: str = Field(pattern=r"^\d{4}$")
     level: int = Field(ge=1, le=4, description="PPKM level")
     previous_level: int | None = Field(default=None, ge=1, le=4)
     colour: Literal["green", "yellow", "orange", "red"]
