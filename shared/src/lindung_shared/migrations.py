@@ -21,7 +21,7 @@ def alembic_config(migrations_dir: Path, url: str) -> Config:
     return config
 
 
-def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
+def upgrade(migrations_dir: Path, url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(migrations_dir, url), revision)
 
 
