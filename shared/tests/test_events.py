@@ -1,0 +1,89 @@
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from lindung_shared.events import (
+    CATALOGUE,
+    TOPICS,
+    InvalidPayload,
+    MalformedEnvelope,
+    UnknownEventType,
+    UnsupportedEventVersion,
+    decode_event,
+    encode_envelope,
+    make_event,
+)
+from lindung_shared.events.catalogue import StatusChanged, ZoneLevelChanged
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def zone_event():
+    return make_event(
+        "zone.level_changed",
+        ZoneLevelChanged(regency_code="3171", level=4, colour="red", changed_at=NOW),
+    )
+
+
+def test_round_trip_keeps_every_field():
+    event = zone_event()
+    decoded = decode_event(encode_envelope(event))
+    assert decoded == event
+    assert decoded.key == "3171"
+    assert decoded.producer == "venue-registry"
+
+
+def test_every_catalogue_entry_names_a_known_topic_with_partitions():
+    for spec in CATALOGUE.values():
+        assert TOPICS[spec.topic].partitions >= 1
+
+
+def test_key_comes_from_the_catalogue_key_field():
+    person = uuid.uuid4()
+    event = make_event(
+        "status.changed",
+        StatusChanged(person_id=person, colour="black", rule_version="v1", changed_at=NOW),
+    )
+    assert event.key == str(person)
+
+
+def test_wrong_payload_model_is_refused_when_producing():
+    with pytest.raises(TypeError):
+        make_event("status.changed", zone_event().payload)
+
+
+def _mutated(**changes):
+    data = orjson.loads(encode_envelope(zone_event()))
+    data.update(changes)
+    return orjson.dumps(data)
+
+
+def test_unknown_version_is_rejected_not_misread():
+    with pytest.raises(UnsupportedEventVersion, match="version 7"):
+        decode_event(_mutated(version=7))
+
+
+def test_unknown_type_is_rejected():
+    with pytest.raises(UnknownEventType):
+        decode_event(_mutated(type="venue.teleported"))
+
+
+def test_invalid_payload_is_rejected_with_the_field():
+    with pytest.raises(InvalidPayload, match="level"):
+        decode_event(
+            _mutated(
+                payload={
+                    "regency_code": "3171",
+                    "level": 9,
+                    "colour": "red",
+                    "changed_at": NOW.isoformat(),
+                }
+            )
+        )
+
+
+@pytest.mark.parametrize("value", [None, b"", b"not json", b"[1,2]", b'{"type": "x"}'])
+def test_malformed_envelopes_are_rejected(value):
+    with pytest.raises(MalformedEnvelope):
+        decode_event(value)
