@@ -1,0 +1,1 @@
+"""Lindung health-records: people, national health feeds, screening status and cases."""

@@ -1,0 +1,1 @@
+"""Health certificates in the EU Digital COVID Certificate (HCERT) format: issue and verify."""

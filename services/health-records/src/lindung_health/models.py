@@ -1,0 +1,224 @@
+"""The tables of health-records (the migrations are the source of truth for DDL)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from lindung_shared.db import make_metadata
+from lindung_shared.outbox import plumbing_tables
+
+
+class Base(DeclarativeBase):
+    metadata = make_metadata()
+
+
+plumbing_tables(Base.metadata)
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    nik_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    nik_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str] = mapped_column(Text)
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(Text)
+    regency_code: Mapped[str] = mapped_column(Text)
+    phone_e164: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(Text, server_default="id")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_people_phone_e164", "phone_e164"),)
+
+
+class SignInCode(Base):
+    __tablename__ = "sign_in_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("people.id", ondelete="CASCADE")
+    )
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_sign_in_codes_person_id", "person_id", "created_at"),)
+
+
+class HealthRecord(Base):
+    """One FHIR record from a national feed (vaccination or test), as last received."""
+
+    __tablename__ = "health_records"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    source_key: Mapped[str] = mapped_column(Text, unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # vaccination | test
+    nik_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("people.id", ondelete="SET NULL")
+    )
+    fhir_status: Mapped[str] = mapped_column(Text)
+    retracted: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    version_id: Mapped[str | None] = mapped_column(Text)
+    last_updated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    vaccine_system: Mapped[str | None] = mapped_column(Text)
+    vaccine_code: Mapped[str | None] = mapped_column(Text)
+    dose_number: Mapped[int | None] = mapped_column(Integer)
+    test_type: Mapped[str | None] = mapped_column(Text)  # pcr | antigen
+    loinc_code: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)  # positive | negative
+    resource: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_health_records_nik_hash", "nik_hash"),
+        Index("ix_health_records_person_id", "person_id"),
+    )
+
+
+class Case(Base):
+    """A confirmed case: one per positive result (a retracted one stays, marked)."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    case_ref: Mapped[str] = mapped_column(Text, unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("people.id", ondelete="CASCADE")
+    )
+    record_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("health_records.id", ondelete="CASCADE")
+    )
+    sample_taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    infectious_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    infectious_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_cases_person_id", "person_id"),
+        Index(
+            "uq_cases_active_record",
+            "record_id",
+            unique=True,
+            postgresql_where=text("retracted_at IS NULL"),
+        ),
+    )
+
+
+class Exposure(Base):
+    """A close contact reported by the check-in service's matcher."""
+
+    __tablename__ = "exposures"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("people.id", ondelete="CASCADE")
+    )
+    case_ref: Mapped[str] = mapped_column(Text)
+    venue_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    overlap_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    overlap_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_exposures_person_id", "person_id"),)
+
+
+class ScreeningRule(Base):
+    """A version of the screening rules (parameters as data, valid over a period)."""
+
+    __tablename__ = "screening_rules"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PersonStatus(Base):
+    """The current screening status of a person; ``due_at`` is when it must be recomputed."""
+
+    __tablename__ = "person_status"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    colour: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[list[str]] = mapped_column(JSONB)
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rule_version: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_person_status_due_at", "due_at", postgresql_where=text("due_at IS NOT NULL")),
+    )
+
+
+class StatusHistory(Base):
+    __tablename__ = "status_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("people.id", ondelete="CASCADE")
+    )
+    colour: Mapped[str] = mapped_column(Text)
+    previous_colour: Mapped[str | None] = mapped_column(Text)
+    reasons: Mapped[list[str]] = mapped_column(JSONB)
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rule_version: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_status_history_person_id", "person_id", "changed_at"),)
+
+
+class OfficerAudit(Base):
+    """Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE."""
+
+    __tablename__ = "officer_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    officer_id: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    action: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_officer_audit_person_id", "person_id"),
+        Index("ix_officer_audit_at", "at"),
+    )

@@ -1,0 +1,41 @@
+"""Settings of the health-records service."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from lindung_shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "health-records"
+    database_name: str = "lindung_health_records"
+    http_port: int = Field(default=8003, alias="HEALTH_RECORDS_HTTP_PORT")
+    worker_metrics_port: int = Field(default=9103, alias="HEALTH_RECORDS_METRICS_PORT")
+
+    #: Key of the HMAC-SHA256 that turns a NIK into its look-up hash.
+    nik_hash_key: SecretStr = Field(
+        default=SecretStr("dev-only-nik-hash-key-change-me"), alias="HEALTH_NIK_HASH_KEY"
+    )
+    #: Secret from which the AES-256-GCM key that encrypts NIKs (for officers) is derived.
+    nik_encryption_key: SecretStr = Field(
+        default=SecretStr("dev-only-nik-encryption-key-change-me"),
+        alias="HEALTH_NIK_ENCRYPTION_KEY",
+    )
+    #: PEM (PKCS#8, Ed25519) of the identity key that signs citizen tokens in production.
+    #: Development uses the generated development key (``TokenIssuer.development``).
+    identity_signing_key_pem: SecretStr = Field(
+        default=SecretStr("dev-only"), alias="HEALTH_IDENTITY_SIGNING_KEY_PEM"
+    )
+    identity_key_id: str = Field(default="identity-1", alias="HEALTH_IDENTITY_KEY_ID")
+    citizen_token_ttl_seconds: int = 12 * 3600
+
+    #: Extra regency codes accepted in NIKs (comma-separated four-digit codes), for regions
+    #: created after the shipped list (e.g. the 2022 Papua provinces).
+    extra_region_codes: str = Field(default="", alias="HEALTH_EXTRA_REGION_CODES")
+
+    sign_in_code_ttl_seconds: int = 300
+    sign_in_code_max_attempts: int = 5
+
+    sweeper_interval_seconds: float = 30.0
+    sweeper_batch_size: int = 500
