@@ -1,0 +1,1 @@
+"""Lindung check-in service: scans, screening at the door, capacity, check-out."""

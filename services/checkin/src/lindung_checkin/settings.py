@@ -1,0 +1,41 @@
+"""Settings of the check-in service (API and worker)."""
+
+from __future__ import annotations
+
+from lindung_shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "checkin"
+    database_name: str = "lindung_checkin"
+    http_port: int = 8002
+    worker_metrics_port: int = 9102
+
+    #: Visits (and refused attempts) older than this are deleted by dropping whole partitions.
+    retention_days: int = 21
+    #: Daily partitions created ahead of today by the worker.
+    partitions_ahead_days: int = 3
+    #: Offline visits older than this are refused (the tracing look-back).
+    lookback_days: int = 14
+    #: Clock skew tolerated for scan times sent by the app.
+    future_tolerance_seconds: int = 120
+    #: An uploaded offline visit scanned longer ago than this is "late": stored for tracing,
+    #: but it does not change the venue's present occupancy.
+    offline_live_window_seconds: int = 300
+    #: Crowding thresholds (percent of the effective capacity) that raise `venue.crowding`.
+    crowding_thresholds: tuple[int, ...] = (80, 100)
+    #: The check-in answer warns when the venue is at least this full.
+    nearly_full_percent: int = 80
+    #: When a regency turns red, people who checked in there within this many days are alerted.
+    zone_alert_days: int = 3
+    #: Trusted QR keys are reloaded at least this often, and at most this often on unknown kids.
+    qr_keys_refresh_seconds: float = 30.0
+    qr_keys_min_reload_seconds: float = 2.0
+    #: The active sector rule version is re-read this often.
+    sector_rules_refresh_seconds: float = 30.0
+    #: Worker jobs.
+    sweep_interval_seconds: float = 5.0
+    sweep_batch_size: int = 1000
+    occupancy_publish_interval_seconds: float = 1.0
+    partition_job_interval_seconds: float = 3600.0
+    batch_max_items: int = 200
