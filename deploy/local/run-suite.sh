@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The body of `make run` (called inside with-stack.sh, so the stack is up and .stack/env set):
+# create and migrate the databases, create the topics, then run every service's API and
+# worker as separate processes under one supervisor (honcho) with prefixed logs.
+# Ctrl-C stops every process; with-stack.sh then stops the stack it started.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck disable=SC1091
+source deploy/local/activate.sh
+
+lindung bootstrap
+
+procfile="$(mktemp -t lindung-procfile.XXXXXX)"
+trap 'rm -f "$procfile"' EXIT
+declare -A packages=(
+  [venue-registry]=lindung_venues [checkin]=lindung_checkin
+  [health-records]=lindung_health [notifier]=lindung_notifier
+)
+declare -A ports=([venue-registry]=8001 [checkin]=8002 [health-records]=8003 [notifier]=8004)
+urls=()
+for service in venue-registry checkin health-records notifier; do
+  package="${packages[$service]}"
+  if [[ ! -f "services/$service/src/$package/api.py" ]]; then
+    echo "skipping $service: not built yet" >&2
+    continue
+  fi
+  echo "$service-api: exec python -m $package.api" >>"$procfile"
+  if [[ -f "services/$service/src/$package/worker.py" ]]; then
+    echo "$service-worker: exec python -m $package.worker" >>"$procfile"
+  fi
+  urls+=("$service  http://127.0.0.1:${ports[$service]}  (docs: /docs, health: /readyz)")
+done
+
+echo
+echo "Lindung is starting:"
+printf '  %s\n' "${urls[@]}"
+echo "  development tokens: .venv/bin/lindung token --role citizen --subject <person-id>"
+echo "  Ctrl-C stops everything."
+echo
+exec honcho start --no-colour -f "$procfile"
