@@ -1,0 +1,3 @@
+module lindung.dev/bench/loadgen
+
+go 1.22
