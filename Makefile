@@ -51,5 +51,15 @@ bootstrap: venv stack
 stop:
 	@deploy/local/stack.sh down
 
+## bench: the benchmarks with the whole suite running (see docs/benchmarks.md)
+bench: venv
+	@$(PYTHON) -m uv pip install --quiet --python $(BIN)/python -r bench/requirements.txt
+	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
+		python -m bench.run $(BENCH_ARGS)'
+
+## demo: the whole story, narrated, against a running suite (`make run` in another terminal)
+demo: venv
+	@source deploy/local/activate.sh && python -m bench.demo $(DEMO_ARGS)
+
 clean: stop
 	rm -rf $(VENV) .stack

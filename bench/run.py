@@ -1,0 +1,169 @@
+"""``make bench``: measure the hot paths side by side with their limits, with the whole suite
+running, and write bench/results/<date>-<commit>.{json,md} (+ PNG) and docs/benchmarks.md.
+
+    python -m bench.run [--quick] [--only ingest,matching,fanout]
+
+Run it through ``make bench`` (which brings the stack up and migrates, as ``make run`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import ingest, report
+from bench.suite import ROOT, Suite
+
+EXPOSURE_BENCH = ROOT / "services" / "checkin" / "bench" / "exposure_bench.py"
+FANOUT_BENCH = ROOT / "services" / "notifier" / "bench" / "fanout_bench.py"
+
+
+def run_script(script: Path, args: list[str]) -> dict[str, Any]:
+    """Run a scenario script that prints its results as the last JSON object on stdout."""
+    if not script.exists():
+        return {"skipped": f"{script.relative_to(ROOT)} does not exist"}
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(script), *args], cwd=ROOT, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        return {"failed": proc.stderr[-3000:], "seconds": round(time.monotonic() - started)}
+    text = proc.stdout.strip()
+    start = text.rfind("\n{")
+    try:
+        result: dict[str, Any] = json.loads(text[start + 1 :] if start >= 0 else text)
+    except json.JSONDecodeError:
+        return {"failed": "no JSON result in the output", "output": text[-3000:]}
+    result["seconds"] = round(time.monotonic() - started)
+    return result
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.1f}{unit}"
+    if isinstance(value, int):
+        return f"{value:,}{unit}"
+    return f"{value}{unit}"
+
+
+def summary(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"## Latest run: {results['date']} at commit `{results['commit']}`",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}. "
+        f"Command: `{results['command']}` (whole suite running: 4 APIs, 4 workers, PostgreSQL, "
+        "Kafka).",
+        "",
+    ]
+    ing = results.get("ingest")
+    if ing and "checkin" in ing:
+        at = ing.get("at_1000_per_s") or {}
+        lines += [
+            "### Check-in ingest (open loop, latency from the intended send time)",
+            "",
+            "| | target | measured |",
+            "|---|---|---|",
+            f"| highest rate with p99 < 100 ms and no errors | ≥ 2,000/s (reach 4,000) | "
+            f"{fmt(ing.get('best_rate_p99_under_100ms'), '/s')} |",
+            f"| bare FastAPI endpoint, same criterion (the limit) | — | "
+            f"{fmt(ing.get('bare_best_rate_p99_under_100ms'), '/s')} |",
+            f"| ratio to the bare endpoint | ≥ 50 % | {fmt(ing.get('ratio_to_bare'))} |",
+            f"| p50 / p95 / p99 at 1,000/s | p99 < 100 ms | {fmt(at.get('p50_ms'), ' ms')} / "
+            f"{fmt(at.get('p95_ms'), ' ms')} / {fmt(at.get('p99_ms'), ' ms')} |",
+            f"| freshness: 200 → visible to the matcher, p50 / p99 | — | "
+            f"{fmt(ing['freshness'].get('p50_ms'), ' ms')} / "
+            f"{fmt(ing['freshness'].get('p99_ms'), ' ms')} |",
+            f"| consumer lag after the run (messages) | — | {ing.get('consumer_lag')} |",
+            "",
+            "| offered/s | check-in p50 | p99 | errors | bare p50 | bare p99 |",
+            "|---|---|---|---|---|---|",
+        ]
+        bare = {s["target_rate"]: s for s in ing.get("bare", [])}
+        for s in ing["checkin"]:
+            b = bare.get(s["target_rate"], {})
+            lines.append(
+                f"| {fmt(int(s['target_rate']))} | {fmt(s['p50_ms'], ' ms')} | "
+                f"{fmt(s['p99_ms'], ' ms')} | {s['errors']} | "
+                f"{fmt(b.get('p50_ms'), ' ms')} | {fmt(b.get('p99_ms'), ' ms')} |"
+            )
+        lines.append("")
+    if results.get("peak_rss_mb"):
+        lines += [
+            "### Peak RSS per process (target: every API process < 150 MB)",
+            "",
+            "| process | peak RSS |",
+            "|---|---|",
+        ]
+        lines += [f"| {name} | {fmt(mb, ' MB')} |" for name, mb in results["peak_rss_mb"].items()]
+        lines.append("")
+    for key, title in (("matching", "Exposure matching"), ("fanout", "Notification fan-out")):
+        if key in results:
+            lines += [
+                f"### {title}",
+                "",
+                "```json",
+                json.dumps(results[key], indent=2, default=str)[:6000],
+                "```",
+                "",
+            ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--quick", action="store_true", help="short steps, fewer rates")
+    parser.add_argument("--only", default="ingest,matching,fanout")
+    parser.add_argument(
+        "--visits", type=int, default=1_000_000, help="stored visits for the matching scenario"
+    )
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "commit": report.commit(),
+        "machine": report.machine(),
+        "command": "make bench"
+        + (f" BENCH_ARGS='{' '.join(sys.argv[1:])}'" if len(sys.argv) > 1 else ""),
+    }
+    suite = Suite(log_dir=ROOT / "bench" / "results" / "logs")
+    try:
+        if "ingest" in only:
+            print("starting the suite...", flush=True)
+            suite.start_services()
+            suite.wait_ready()
+            rates = [500, 1000, 2000] if args.quick else [250, 500, 1000, 1500, 2000, 3000, 4000]
+            seconds = 5 if args.quick else 10
+            print("scenario 1: check-in ingest", flush=True)
+            results["ingest"] = ingest.run(
+                suite,
+                venues=200 if args.quick else 1000,
+                people=2000 if args.quick else 20000,
+                rates=rates,
+                seconds=seconds,
+            )
+            results["peak_rss_mb"] = suite.peak_rss()
+        if "matching" in only:
+            print("scenario 2: exposure matching", flush=True)
+            results["matching"] = run_script(EXPOSURE_BENCH, ["--visits", str(args.visits)])
+        if "fanout" in only:
+            print("scenario 3: notification fan-out", flush=True)
+            results["fanout"] = run_script(FANOUT_BENCH, [])
+    finally:
+        suite.stop()
+    path = report.write(results, summary(results))
+    print(summary(results))
+    print(f"results: {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
