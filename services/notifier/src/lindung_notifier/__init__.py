@@ -1,0 +1,1 @@
+"""Lindung notifier: every alert delivered once, in the recipient's language."""

@@ -1,0 +1,136 @@
+"""The worker's consumer: thin handlers that decode and call the fan-out or the copies.
+
+Notifying events go through :class:`BatchingConsumer`: the intents of a whole Kafka batch
+are fanned out with one statement per table (the fast path a 10,000-contact case needs).
+If anything in a batch fails, the shared runner retries the batch one event at a time with
+the per-event handlers below, so a bad event is dead-lettered alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from lindung_shared.events import Envelope
+from lindung_shared.events.catalogue import PersonContactChanged, VenueSnapshot
+from lindung_shared.kafka.consumer import EventConsumer, Handler, PermanentEventError
+from lindung_shared.metrics import EVENTS_CONSUMED
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lindung_notifier.notifications.fanout import Intent, fan_out
+from lindung_notifier.planning import Planner, Planners
+from lindung_notifier.recipients import repository as recipients
+from lindung_notifier.settings import Settings
+from lindung_notifier.templates.render import UnknownTemplate
+
+log = logging.getLogger(__name__)
+
+TOPICS = (
+    "lindung.people",
+    "lindung.sign-in-codes",
+    "lindung.health-status",
+    "lindung.cases",
+    "lindung.exposures",
+    "lindung.venue-alerts",
+    "lindung.occupancy",
+    "lindung.zone-alerts",
+    "lindung.venues",
+)
+
+
+class UnknownTemplateKey(PermanentEventError):
+    reason = "unknown-template"
+
+
+async def deliver(session: AsyncSession, intents: list[Intent]) -> None:
+    try:
+        await fan_out(session, intents)
+    except UnknownTemplate as exc:
+        log.warning("event names an unknown template: %s", exc)
+        raise UnknownTemplateKey(str(exc)) from exc
+
+
+async def on_contact_changed(session: AsyncSession, event: Envelope[Any]) -> None:
+    p: PersonContactChanged = event.payload
+    await recipients.upsert_contact(
+        session, str(p.person_id), p.phone_e164, p.language.value, event.occurred_at
+    )
+
+
+async def on_venue(session: AsyncSession, event: Envelope[Any]) -> None:
+    p: VenueSnapshot = event.payload
+    await recipients.upsert_venue(
+        session, p.venue_id, p.name, p.manager_id, p.timezone, p.updated_at
+    )
+
+
+def handlers(planners: Mapping[str, Planner]) -> dict[str, Handler]:
+    """Per-event handlers (the isolated path, and the contract for each type)."""
+
+    def notifying(planner: Planner) -> Handler:
+        async def handle(session: AsyncSession, event: Envelope[Any]) -> None:
+            await deliver(session, await planner(session, event))
+
+        return handle
+
+    found: dict[str, Handler] = {t: notifying(p) for t, p in planners.items()}
+    found["person.contact_changed"] = on_contact_changed
+    found["venue.registered"] = on_venue
+    found["venue.updated"] = on_venue
+    return found
+
+
+_CLAIM = text(
+    "INSERT INTO processed_events (consumer_group, event_id) "
+    "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+class BatchingConsumer(EventConsumer):
+    """The shared runner, with the whole-batch fast path for notifying events."""
+
+    def __init__(self, *, planners: Mapping[str, Planner], **kwargs: Any) -> None:
+        super().__init__(handlers=handlers(planners), **kwargs)
+        self.planners = dict(planners)
+
+    async def _apply(self, items: list[Any], *, isolate: bool) -> None:
+        if isolate:
+            await super()._apply(items, isolate=True)
+            return
+        outcomes: list[tuple[str, str]] = []
+        async with self.sessionmaker() as session, session.begin():
+            ids = [i.event.id for i in items]
+            fresh = set(
+                (await session.execute(_CLAIM, {"group": self.group_id, "ids": ids})).scalars()
+            )
+            pending: list[Intent] = []
+            for item in items:
+                event = item.event
+                if event.id not in fresh:
+                    outcomes.append((event.type, "duplicate"))
+                    continue
+                planner = self.planners.get(event.type)
+                if planner is not None:
+                    pending.extend(await planner(session, event))
+                else:
+                    # State changes apply in order: intents planned so far go out first.
+                    await deliver(session, pending)
+                    pending = []
+                    await self.handlers[event.type](session, event)
+                outcomes.append((event.type, "handled"))
+            await deliver(session, pending)
+        for event_type, outcome in outcomes:
+            EVENTS_CONSUMED.labels(self.service, self.group_id, event_type, outcome).inc()
+
+
+def build_consumer(settings: Settings, **kwargs: Any) -> BatchingConsumer:
+    return BatchingConsumer(
+        service=settings.service_name,
+        group_id=kwargs.pop("group_id", settings.consumer_group),
+        topics=TOPICS,
+        planners=Planners(settings).by_type(),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kwargs,
+    )

@@ -1,0 +1,150 @@
+"""Pluggable delivery channels: each calls one gateway's HTTP API with httpx.
+
+A channel turns a gateway's answer into an :class:`Outcome`: delivered, retry (the gateway
+is unreachable, slow or overloaded: counts against its circuit breaker), permanent (the
+gateway refused this message for good) or invalid target (the push token is dead).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import httpx
+from pydantic import SecretStr
+
+from lindung_notifier.metrics import GATEWAY_SECONDS
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    PERMANENT = "permanent"
+    INVALID_TARGET = "invalid-target"
+
+
+@dataclass(frozen=True)
+class Message:
+    delivery_id: uuid.UUID
+    recipient: str
+    title: str
+    body: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    phone: str | None = None
+    device_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    message_id: str | None = None
+    error: str | None = None
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, message: Message) -> Result: ...
+
+
+class HttpChannel:
+    """Shared plumbing: bearer credential, timeout, error classification."""
+
+    name = "http"
+
+    def __init__(
+        self, client: httpx.AsyncClient, url: str, token: SecretStr, timeout: float
+    ) -> None:
+        self.client = client
+        self.url = url
+        self.token = token
+        self.timeout = timeout
+
+    def payload(self, message: Message) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def classify(self, response: httpx.Response) -> Result:
+        if response.is_success:
+            return Result(Outcome.DELIVERED, message_id=_message_id(response))
+        if response.status_code in (408, 425, 429) or response.status_code >= 500:
+            return Result(Outcome.RETRY, error=f"gateway answered {response.status_code}")
+        return Result(Outcome.PERMANENT, error=f"gateway refused: {response.status_code}")
+
+    async def send(self, message: Message) -> Result:
+        started = time.perf_counter()
+        try:
+            response = await self.client.post(
+                self.url,
+                json=self.payload(message),
+                headers={
+                    "Authorization": f"Bearer {self.token.get_secret_value()}",
+                    "Idempotency-Key": str(message.delivery_id),
+                },
+                timeout=self.timeout,
+            )
+        except httpx.TimeoutException:
+            return Result(Outcome.RETRY, error="gateway timed out")
+        except httpx.TransportError as exc:
+            return Result(Outcome.RETRY, error=f"gateway unreachable: {type(exc).__name__}")
+        finally:
+            GATEWAY_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        return self.classify(response)
+
+
+def _message_id(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        for key in ("message_id", "name", "id"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+    return None
+
+
+class SmsChannel(HttpChannel):
+    """A generic SMS gateway: ``{"to", "text", "reference"}``; the reference (the delivery
+    id) is the gateway's idempotency key, so a re-send after a lost answer is not a second SMS."""
+
+    name = "sms"
+
+    def payload(self, message: Message) -> dict[str, Any]:
+        return {"to": message.phone, "text": message.body, "reference": str(message.delivery_id)}
+
+
+class PushChannel(HttpChannel):
+    """An FCM-style push gateway (HTTP v1 message shape)."""
+
+    name = "push"
+
+    def payload(self, message: Message) -> dict[str, Any]:
+        return {
+            "message": {
+                "token": message.device_token,
+                "notification": {"title": message.title, "body": message.body},
+                "data": {k: "" if v is None else str(v) for k, v in message.data.items()}
+                | {"delivery_id": str(message.delivery_id)},
+            }
+        }
+
+    def classify(self, response: httpx.Response) -> Result:
+        if response.status_code in (400, 404) and _is_unregistered(response):
+            return Result(Outcome.INVALID_TARGET, error="push token is not registered")
+        return super().classify(response)
+
+
+def _is_unregistered(response: httpx.Response) -> bool:
+    if response.status_code == 404:
+        return True
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        return False
+    status = str(error.get("status", "")) if isinstance(error, dict) else ""
+    details = str(error) if isinstance(error, dict) else ""
+    return status in ("NOT_FOUND", "UNREGISTERED") or "UNREGISTERED" in details

@@ -1,0 +1,155 @@
+"""The delivery worker: claims due deliveries, calls the gateways, records the outcome.
+
+At most once and at least once (while the gateway is reachable):
+
+* a delivery is marked ``sending`` (attempts + 1) in a transaction committed BEFORE the call;
+* the call carries the delivery id as the gateway's idempotency reference;
+* a row left in ``sending`` (the worker died, the answer was lost) is claimed again after
+  ``delivery_sending_timeout_seconds`` and sent with the same reference, which the gateway
+  recognises, so the recipient gets one message;
+* ``FOR UPDATE SKIP LOCKED`` lets any number of workers share the table.
+
+Failures retry with exponential backoff and jitter up to ``delivery_max_attempts``, then the
+delivery is ``dead``. A breaker per gateway stops calls after consecutive failures and lets a
+single probe through after a cool-down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lindung_notifier.delivery import repository
+from lindung_notifier.delivery.channels import Channel, Message, Outcome, Result
+from lindung_notifier.delivery.policy import CircuitBreaker, backoff_seconds
+from lindung_notifier.metrics import (
+    BREAKER_OPEN,
+    DELIVERIES_DEAD,
+    DELIVERY_ATTEMPTS,
+    DEVICES_DEACTIVATED,
+)
+from lindung_notifier.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        channels: Sequence[Channel],
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.channels = {c.name: c for c in channels}
+        self.breakers = {
+            c.name: CircuitBreaker(
+                settings.breaker_failure_threshold, settings.breaker_cooldown_seconds
+            )
+            for c in channels
+        }
+        self._limit = asyncio.Semaphore(settings.delivery_concurrency)
+
+    async def drain(self, max_rounds: int = 1000) -> int:
+        """Send everything due now (round after round); returns how many calls were made."""
+        total = 0
+        for _ in range(max_rounds):
+            sent = await self.run_once()
+            total += sent
+            if sent == 0:
+                break
+        return total
+
+    async def run_once(self) -> int:
+        async with self.sessionmaker() as session, session.begin():
+            for channel in await repository.give_up_stuck(
+                session,
+                self.settings.delivery_max_attempts,
+                self.settings.delivery_sending_timeout_seconds,
+            ):
+                DELIVERIES_DEAD.labels(channel, "no-answer").inc()
+        counts = await asyncio.gather(*(self._round(name) for name in self.channels))
+        return sum(counts)
+
+    async def _round(self, name: str) -> int:
+        breaker = self.breakers[name]
+        allowed = breaker.allowance(self.settings.delivery_batch_size)
+        BREAKER_OPEN.labels(name).set(0 if breaker.is_closed else 1)
+        if allowed == 0:
+            return 0
+        async with self.sessionmaker() as session, session.begin():
+            claimed = await repository.claim(
+                session, name, allowed, self.settings.delivery_sending_timeout_seconds
+            )
+        if not claimed:
+            breaker.release_probe()
+            return 0
+        results = await asyncio.gather(*(self._send(name, item) for item in claimed))
+        outcomes: list[repository.Outcome] = []
+        invalid_devices = []
+        for item, result in zip(claimed, results, strict=True):
+            if result is None:  # expired or device gone: not a call
+                outcomes.append(self._dead(item, "expired or device inactive", "expired"))
+                continue
+            DELIVERY_ATTEMPTS.labels(name, result.outcome.value).inc()
+            if result.outcome is Outcome.RETRY:
+                breaker.record_failure()
+            else:
+                breaker.record_success()
+            outcomes.append(self._outcome(item, result))
+            if result.outcome is Outcome.INVALID_TARGET and item.device_id is not None:
+                invalid_devices.append(item.device_id)
+        async with self.sessionmaker() as session, session.begin():
+            await repository.record(session, outcomes)
+            if invalid_devices:
+                deactivated = await repository.deactivate_devices(
+                    session, invalid_devices, "reported invalid by the push gateway"
+                )
+                DEVICES_DEACTIVATED.inc(deactivated)
+            if name == "sms":
+                await repository.scrub_delivered_secrets(session)
+        BREAKER_OPEN.labels(name).set(0 if breaker.is_closed else 1)
+        return sum(1 for r in results if r is not None)
+
+    async def _send(self, name: str, item: repository.Claimed) -> Result | None:
+        if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
+            return None
+        if item.device_id is not None and not item.device_active:
+            return None
+        message = Message(
+            delivery_id=item.id,
+            recipient=item.recipient,
+            title=item.title,
+            body=item.body,
+            data=item.data,
+            phone=item.phone,
+            device_token=item.device_token,
+        )
+        async with self._limit:
+            return await self.channels[name].send(message)
+
+    def _dead(self, item: repository.Claimed, error: str, reason: str) -> repository.Outcome:
+        DELIVERIES_DEAD.labels(item.channel, reason).inc()
+        return repository.Outcome(item.id, item.attempts, "dead", error=error)
+
+    def _outcome(self, item: repository.Claimed, result: Result) -> repository.Outcome:
+        if result.outcome is Outcome.DELIVERED:
+            return repository.Outcome(
+                item.id, item.attempts, "delivered", message_id=result.message_id
+            )
+        if result.outcome is Outcome.RETRY and item.attempts < self.settings.delivery_max_attempts:
+            delay = backoff_seconds(
+                item.attempts,
+                base=self.settings.delivery_backoff_base_seconds,
+                cap=self.settings.delivery_backoff_max_seconds,
+            )
+            return repository.Outcome(
+                item.id, item.attempts, "failed", error=result.error, retry_in_seconds=delay
+            )
+        reason = "max-attempts" if result.outcome is Outcome.RETRY else result.outcome.value
+        return self._dead(item, result.error or reason, reason)

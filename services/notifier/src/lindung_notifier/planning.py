@@ -1,0 +1,243 @@
+"""What each event means for whom: event -> intents (pure, apart from the venue copy)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from lindung_shared.events import Envelope
+from lindung_shared.events.catalogue import (
+    CaseConfirmed,
+    CaseRetracted,
+    ExposureDetected,
+    ExposureRetracted,
+    SignInCodeIssued,
+    StatusChanged,
+    VenueCaseVisited,
+    VenueCrowding,
+    ZoneVisitorAlert,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lindung_notifier.notifications.fanout import SMS, Intent
+from lindung_notifier.recipients import repository as recipients
+from lindung_notifier.settings import Settings
+from lindung_notifier.templates.render import Term, TermList, zone
+
+Planner = Callable[[AsyncSession, Envelope[Any]], Awaitable[list[Intent]]]
+
+
+#: Provinces (first two digits of a Kemendagri regency code) outside WIB.
+_WITA_PROVINCES = frozenset(
+    {"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"}
+)
+_WIT_PROVINCES = frozenset({"81", "82", "91", "92", "93", "94", "95", "96"})
+
+
+def regency_timezone(regency_code: str, default: str) -> str:
+    province = regency_code[:2]
+    if province in _WITA_PROVINCES:
+        return "Asia/Makassar"
+    if province in _WIT_PROVINCES:
+        return "Asia/Jayapura"
+    return default
+
+
+class Planners:
+    """One planner per event type that notifies someone."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def by_type(self) -> dict[str, Planner]:
+        return {
+            "sign_in.code_issued": self.sign_in_code,
+            "status.changed": self.status_changed,
+            "case.confirmed": self.case_confirmed,
+            "case.retracted": self.case_retracted,
+            "exposure.detected": self.exposure_detected,
+            "exposure.retracted": self.exposure_retracted,
+            "venue.case_visited": self.venue_case_visited,
+            "venue.crowding": self.venue_crowding,
+            "zone.visitor_alert": self.zone_visitor_alert,
+        }
+
+    async def sign_in_code(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: SignInCodeIssued = event.payload
+        return [
+            Intent(
+                recipient=str(p.person_id),
+                kind="sign_in_code",
+                template_key="sign_in.code",
+                params={"code": p.code, "expires": p.expires_at},
+                source_event_id=event.id,
+                timezone=self.settings.default_timezone,
+                channels=(SMS,),
+                in_inbox=False,
+                language=p.language.value,
+                phone=p.phone_e164,
+                expires_at=p.expires_at,
+            )
+        ]
+
+    async def status_changed(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: StatusChanged = event.payload
+        valid_until: Any = p.valid_until if p.valid_until is not None else "-"
+        return [
+            Intent(
+                recipient=str(p.person_id),
+                kind="status",
+                template_key=f"status.{p.colour.value}",
+                params={
+                    "colour": Term(f"colour.{p.colour.value}"),
+                    "reasons": TermList(tuple(f"reason.{r}" for r in p.reasons)),
+                    "valid_until": valid_until,
+                },
+                data={
+                    "colour": p.colour.value,
+                    "previous_colour": p.previous_colour.value if p.previous_colour else None,
+                    "reasons": list(p.reasons),
+                    "valid_until": p.valid_until.isoformat() if p.valid_until else None,
+                },
+                source_event_id=event.id,
+                timezone=self.settings.default_timezone,
+            )
+        ]
+
+    async def case_confirmed(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: CaseConfirmed = event.payload
+        tz = self.settings.default_timezone
+        sample_day = p.sample_taken_at.astimezone(zone(tz)).date()
+        isolation_until = sample_day + timedelta(days=self.settings.isolation_days)
+        return [
+            Intent(
+                recipient=str(p.person_id),
+                kind="case",
+                template_key="case.confirmed",
+                params={"sample_taken": sample_day, "isolation_until": isolation_until},
+                data={"case_ref": p.case_ref, "isolation_until": isolation_until.isoformat()},
+                source_event_id=event.id,
+                timezone=tz,
+            )
+        ]
+
+    async def case_retracted(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: CaseRetracted = event.payload
+        return [
+            Intent(
+                recipient=str(p.person_id),
+                kind="case_correction",
+                template_key="case.retracted",
+                params={},
+                data={"case_ref": p.case_ref},
+                source_event_id=event.id,
+                timezone=self.settings.default_timezone,
+            )
+        ]
+
+    async def exposure_detected(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: ExposureDetected = event.payload
+        last_day = p.overlap_end.astimezone(zone(p.venue_timezone)).date()
+        quarantine_until = last_day + timedelta(days=self.settings.quarantine_days)
+        return [
+            Intent(
+                recipient=str(p.contact_person_id),
+                kind="exposure",
+                template_key="exposure.detected",
+                params={
+                    "venue_name": p.venue_name,
+                    "start": p.overlap_start,
+                    "end": p.overlap_end,
+                    "quarantine_until": quarantine_until,
+                },
+                data={
+                    "exposure_id": str(p.exposure_id),
+                    "venue_id": str(p.venue_id),
+                    "overlap_start": p.overlap_start.isoformat(),
+                    "overlap_end": p.overlap_end.isoformat(),
+                    "quarantine_until": quarantine_until.isoformat(),
+                },
+                source_event_id=event.id,
+                timezone=p.venue_timezone,
+            )
+        ]
+
+    async def exposure_retracted(self, session: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: ExposureRetracted = event.payload
+        venue = await recipients.get_venue(session, p.venue_id)
+        return [
+            Intent(
+                recipient=str(p.contact_person_id),
+                kind="exposure_correction",
+                template_key="exposure.retracted",
+                params={"venue_name": venue.name if venue else Term("venue.unknown")},
+                data={"exposure_id": str(p.exposure_id), "venue_id": str(p.venue_id)},
+                source_event_id=event.id,
+                timezone=venue.timezone if venue else self.settings.default_timezone,
+            )
+        ]
+
+    async def venue_case_visited(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: VenueCaseVisited = event.payload
+        return [
+            Intent(
+                recipient=p.manager_id,
+                kind="venue_case",
+                template_key="venue.case_visited",
+                params={"venue_name": p.venue_name, "start": p.visit_start, "end": p.visit_end},
+                data={
+                    "venue_id": str(p.venue_id),
+                    "case_ref": p.case_ref,
+                    "visit_start": p.visit_start.isoformat(),
+                    "visit_end": p.visit_end.isoformat(),
+                },
+                source_event_id=event.id,
+                timezone=p.venue_timezone,
+            )
+        ]
+
+    async def venue_crowding(self, session: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: VenueCrowding = event.payload
+        venue = await recipients.get_venue(session, p.venue_id)
+        level = "full" if p.present >= p.capacity else "near"
+        return [
+            Intent(
+                recipient=p.manager_id,
+                kind="crowding",
+                template_key=f"venue.crowding.{level}",
+                params={
+                    "venue_name": p.venue_name,
+                    "present": p.present,
+                    "capacity": p.capacity,
+                    "percent": round(100 * p.present / p.capacity),
+                    "at": p.at,
+                },
+                data={
+                    "venue_id": str(p.venue_id),
+                    "present": p.present,
+                    "capacity": p.capacity,
+                    "threshold_percent": p.threshold_percent,
+                },
+                source_event_id=event.id,
+                timezone=venue.timezone if venue else self.settings.default_timezone,
+            )
+        ]
+
+    async def zone_visitor_alert(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: ZoneVisitorAlert = event.payload
+        return [
+            Intent(
+                recipient=str(p.person_id),
+                kind="zone",
+                template_key=f"zone.{p.colour}",
+                params={
+                    "regency_code": p.regency_code,
+                    "level": p.level,
+                    "last_visit": p.last_visit_at,
+                },
+                data={"regency_code": p.regency_code, "level": p.level, "colour": p.colour},
+                source_event_id=event.id,
+                timezone=regency_timezone(p.regency_code, self.settings.default_timezone),
+            )
+        ]

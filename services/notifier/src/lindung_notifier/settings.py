@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from lindung_shared.settings import ServiceSettings
+from pydantic import Field, SecretStr
+
+
+class Settings(ServiceSettings):
+    service_name: str = "notifier"
+    database_name: str = "lindung_notifier"
+    http_port: int = Field(default=8004, alias="NOTIFIER_HTTP_PORT")
+    worker_metrics_port: int = Field(default=9104, alias="NOTIFIER_WORKER_METRICS_PORT")
+    consumer_group: str = "notifier"
+
+    #: Quarantine of a close contact: last exposure + this many days.
+    quarantine_days: int = Field(default=14, alias="NOTIFIER_QUARANTINE_DAYS")
+    #: Isolation of a confirmed case: sample date + this many days.
+    isolation_days: int = Field(default=10, alias="NOTIFIER_ISOLATION_DAYS")
+    #: Zone used for messages that carry no venue (status, cases, zones).
+    default_timezone: str = "Asia/Jakarta"
+
+    push_gateway_url: str = Field(
+        default="http://127.0.0.1:18080/v1/messages:send", alias="NOTIFIER_PUSH_URL"
+    )
+    push_gateway_token: SecretStr = Field(
+        default=SecretStr("dev-only-push-token"), alias="NOTIFIER_PUSH_TOKEN"
+    )
+    sms_gateway_url: str = Field(default="http://127.0.0.1:18081/v1/sms", alias="NOTIFIER_SMS_URL")
+    sms_gateway_token: SecretStr = Field(
+        default=SecretStr("dev-only-sms-token"), alias="NOTIFIER_SMS_TOKEN"
+    )
+    gateway_timeout_seconds: float = 10.0
+
+    delivery_interval_seconds: float = 0.5
+    delivery_batch_size: int = 500
+    delivery_concurrency: int = 64
+    delivery_max_attempts: int = 6
+    delivery_backoff_base_seconds: float = 2.0
+    delivery_backoff_max_seconds: float = 900.0
+    #: A delivery left in ``sending`` this long (a worker died mid-call) is sent again with the
+    #: same reference; the gateway's idempotency makes that a no-op if the first call landed.
+    delivery_sending_timeout_seconds: float = 60.0
+    breaker_failure_threshold: int = 5
+    breaker_cooldown_seconds: float = 30.0
+
+    sse_heartbeat_seconds: float = 15.0

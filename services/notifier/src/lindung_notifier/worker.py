@@ -1,0 +1,54 @@
+"""The notifier's worker process: the event consumer and the delivery loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+import httpx
+from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
+
+from lindung_notifier.consumers import build_consumer
+from lindung_notifier.delivery.channels import Channel, PushChannel, SmsChannel
+from lindung_notifier.delivery.worker import DeliveryWorker
+from lindung_notifier.settings import Settings
+
+
+def make_channels(settings: Settings, client: httpx.AsyncClient) -> list[Channel]:
+    timeout = settings.gateway_timeout_seconds
+    return [
+        PushChannel(client, settings.push_gateway_url, settings.push_gateway_token, timeout),
+        SmsChannel(client, settings.sms_gateway_url, settings.sms_gateway_token, timeout),
+    ]
+
+
+def build(settings: Settings) -> Callable[[WorkerContext], Sequence[Task]]:
+    def tasks(ctx: WorkerContext) -> Sequence[Task]:
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=settings.delivery_concurrency)
+        )
+        delivery = DeliveryWorker(settings, ctx.sessionmaker, make_channels(settings, client))
+        consumer = build_consumer(
+            settings, sessionmaker=ctx.sessionmaker, dead_letters=ctx.producer
+        )
+
+        async def close_client(stop: asyncio.Event) -> None:
+            await stop.wait()
+            await client.aclose()
+
+        return [
+            consumer.run,
+            periodic("deliveries", settings.delivery_interval_seconds, delivery.drain),
+            close_client,
+        ]
+
+    return tasks
+
+
+def main() -> None:
+    settings = Settings()
+    asyncio.run(run_worker(settings, build(settings), metrics_port=settings.worker_metrics_port))
+
+
+if __name__ == "__main__":
+    main()
