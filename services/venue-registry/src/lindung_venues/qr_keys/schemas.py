@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+_JWK_EXAMPLE: dict[str, Any] = {
+    "kty": "OKP",
+    "crv": "Ed25519",
+    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+    "kid": "qr-20261125-9f2c41aa",
+    "use": "sig",
+    "alg": "EdDSA",
+}
+
+
+class JwkSet(BaseModel):
+    keys: list[dict[str, Any]] = Field(description="public keys whose QR codes verify")
+
+    model_config = {"json_schema_extra": {"examples": [{"keys": [_JWK_EXAMPLE]}]}}
+
+
+class QrKeyOut(BaseModel):
+    key_id: str
+    status: Literal["active", "retiring", "retired"]
+    jwk: dict[str, Any]
+    created_at: datetime
+    retiring_at: datetime | None = None
+    retired_at: datetime | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "key_id": "qr-20261125-9f2c41aa",
+                    "status": "active",
+                    "jwk": _JWK_EXAMPLE,
+                    "created_at": "2026-11-25T21:00:00Z",
+                    "retiring_at": None,
+                    "retired_at": None,
+                }
+            ]
+        }
+    }
+
+
+class QrKeyRetirement(BaseModel):
+    retired: QrKeyOut
+    replacement: QrKeyOut | None = Field(
+        default=None, description="the new active key, when the retired key was the active one"
+    )
