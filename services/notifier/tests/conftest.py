@@ -168,3 +168,9 @@ async def http_client() -> AsyncIterator[httpx.AsyncClient]:
 
 def new_subject() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture
+def down_url() -> str:
+    """A gateway URL where nothing listens (connection refused)."""
+    return closed_port_url()

@@ -58,12 +58,14 @@ def test_terms_are_translated() -> None:
         "reasons": TermList(("reason.quarantine",)),
         "valid_until": datetime(2026, 12, 9, 17, 0, tzinfo=UTC),
     }
-    assert "(karantina) sampai 10 Des 2026 00.00 WIB" in render(
-        "status.black", "id", params, timezone="Asia/Jakarta"
-    ).body
-    assert "(quarantine) until 10 Dec 2026, 00:00 WIB" in render(
-        "status.black", "en", params, timezone="Asia/Jakarta"
-    ).body
+    assert (
+        "(karantina) sampai 10 Des 2026 00.00 WIB"
+        in render("status.black", "id", params, timezone="Asia/Jakarta").body
+    )
+    assert (
+        "(quarantine) until 10 Dec 2026, 00:00 WIB"
+        in render("status.black", "en", params, timezone="Asia/Jakarta").body
+    )
 
 
 def test_unknown_language_falls_back_to_indonesian() -> None:

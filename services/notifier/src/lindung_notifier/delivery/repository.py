@@ -33,10 +33,12 @@ class Claimed:
 class Outcome:
     id: uuid.UUID
     attempts: int
-    status: str  # delivered | failed | dead
+    status: str  # delivered | failed | dead | pending (not attempted after all)
     error: str | None = None
     message_id: str | None = None
     retry_in_seconds: float = 0.0
+    #: False when the call was never made (the breaker opened first): the claim is undone.
+    attempted: bool = True
 
 
 _CLAIM = text(
@@ -80,17 +82,18 @@ _RECORD = text(
     """
     UPDATE deliveries d
        SET status = o.status,
-           last_error = o.error,
+           attempts = CASE WHEN o.attempted THEN d.attempts ELSE d.attempts - 1 END,
+           last_error = coalesce(o.error, CASE WHEN o.attempted THEN NULL ELSE d.last_error END),
            gateway_message_id = coalesce(o.message_id, d.gateway_message_id),
-           next_attempt_at = CASE WHEN o.status = 'failed'
+           next_attempt_at = CASE WHEN o.status IN ('failed', 'pending')
                                   THEN now() + make_interval(secs => o.retry_in)
                                   ELSE d.next_attempt_at END,
            sending_since = NULL,
            updated_at = now()
       FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS int[]), CAST(:statuses AS text[]),
                   CAST(:errors AS text[]), CAST(:message_ids AS text[]),
-                  CAST(:retry_in AS float8[]))
-           AS o(id, attempts, status, error, message_id, retry_in)
+                  CAST(:retry_in AS float8[]), CAST(:attempted AS boolean[]))
+           AS o(id, attempts, status, error, message_id, retry_in, attempted)
      WHERE d.id = o.id AND d.status = 'sending' AND d.attempts = o.attempts
     """
 )
@@ -141,6 +144,7 @@ async def record(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
             "errors": [o.error for o in outcomes],
             "message_ids": [o.message_id for o in outcomes],
             "retry_in": [o.retry_in_seconds for o in outcomes],
+            "attempted": [o.attempted for o in outcomes],
         },
     )
 

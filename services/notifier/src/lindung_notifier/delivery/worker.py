@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lindung_notifier.delivery import repository
 from lindung_notifier.delivery.channels import Channel, Message, Outcome, Result
-from lindung_notifier.delivery.policy import CircuitBreaker, backoff_seconds
+from lindung_notifier.delivery.policy import BreakerState, CircuitBreaker, backoff_seconds
 from lindung_notifier.metrics import (
     BREAKER_OPEN,
     DELIVERIES_DEAD,
@@ -35,6 +35,8 @@ from lindung_notifier.metrics import (
 from lindung_notifier.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_NOT_SENT = Result(Outcome.RETRY, error="not sent: the gateway's breaker is open")
 
 
 class DeliveryWorker:
@@ -96,11 +98,18 @@ class DeliveryWorker:
             if result is None:  # expired or device gone: not a call
                 outcomes.append(self._dead(item, "expired or device inactive", "expired"))
                 continue
+            if result is _NOT_SENT:
+                outcomes.append(
+                    repository.Outcome(
+                        item.id,
+                        item.attempts,
+                        "pending",
+                        retry_in_seconds=self.settings.breaker_cooldown_seconds,
+                        attempted=False,
+                    )
+                )
+                continue
             DELIVERY_ATTEMPTS.labels(name, result.outcome.value).inc()
-            if result.outcome is Outcome.RETRY:
-                breaker.record_failure()
-            else:
-                breaker.record_success()
             outcomes.append(self._outcome(item, result))
             if result.outcome is Outcome.INVALID_TARGET and item.device_id is not None:
                 invalid_devices.append(item.device_id)
@@ -114,7 +123,7 @@ class DeliveryWorker:
             if name == "sms":
                 await repository.scrub_delivered_secrets(session)
         BREAKER_OPEN.labels(name).set(0 if breaker.is_closed else 1)
-        return sum(1 for r in results if r is not None)
+        return sum(1 for r in results if r is not None and r is not _NOT_SENT)
 
     async def _send(self, name: str, item: repository.Claimed) -> Result | None:
         if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
@@ -131,7 +140,14 @@ class DeliveryWorker:
             device_token=item.device_token,
         )
         async with self._limit:
-            return await self.channels[name].send(message)
+            if self.breakers[name].state is BreakerState.OPEN:
+                return _NOT_SENT  # the breaker opened while this one waited its turn
+            result = await self.channels[name].send(message)
+        if result.outcome is Outcome.RETRY:
+            self.breakers[name].record_failure()
+        else:
+            self.breakers[name].record_success()
+        return result
 
     def _dead(self, item: repository.Claimed, error: str, reason: str) -> repository.Outcome:
         DELIVERIES_DEAD.labels(item.channel, reason).inc()
