@@ -7,6 +7,8 @@ the service (the exposure matcher reads ``visits`` and ``venues``).
 
 from __future__ import annotations
 
+from lindung_shared.db import make_metadata
+from lindung_shared.outbox import plumbing_tables
 from sqlalchemy import (
     Boolean,
     Column,
@@ -17,9 +19,6 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-
-from lindung_shared.db import make_metadata
-from lindung_shared.outbox import plumbing_tables
 
 metadata = make_metadata()
 outbox, processed_events = plumbing_tables(metadata)

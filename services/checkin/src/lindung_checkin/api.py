@@ -1,0 +1,74 @@
+"""The check-in API process: ``python -m lindung_checkin.api``."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+from lindung_shared.app import create_app
+
+from lindung_checkin.checkins.endpoints import router as checkins_router
+from lindung_checkin.checkins.service import Door
+from lindung_checkin.database import create_pool
+from lindung_checkin.settings import Settings
+from lindung_checkin.trust.cache import QrKeyCache, RuleVersionCache
+from lindung_checkin.venues.endpoints import router as venues_router
+from lindung_checkin.visits.endpoints import router as visits_router
+
+
+async def _open_door(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    pool = await create_pool(settings)
+    keys = QrKeyCache(
+        refresh_seconds=settings.qr_keys_refresh_seconds,
+        min_reload_seconds=settings.qr_keys_min_reload_seconds,
+    )
+    rules = RuleVersionCache(refresh_seconds=settings.sector_rules_refresh_seconds)
+    await keys.load(pool)
+    await rules.load(pool)
+    app.state.door = Door(settings=settings, pool=pool, keys=keys, rules=rules)
+
+
+async def _close_door(app: FastAPI) -> None:
+    door: Door | None = getattr(app.state, "door", None)
+    if door is not None:
+        await door.pool.close()
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_app(
+        settings=settings,
+        title="Lindung check-in",
+        description=(
+            "Venue check-in: the scanned QR code is verified offline, the person screened at "
+            "the door, capacity enforced exactly, the visit recorded before the answer. "
+            "Check-out, offline batches, visit history, occupancy and statistics for managers."
+        ),
+        routers=[checkins_router, visits_router, venues_router],
+        on_startup=[_open_door],
+        on_shutdown=[_close_door],
+        openapi_tags=[
+            {"name": "check-in", "description": "The citizen's door."},
+            {"name": "visits", "description": "The citizen's own history."},
+            {"name": "venues", "description": "Occupancy and statistics for managers."},
+        ],
+    )
+
+
+settings = Settings()
+app = build_app(settings)
+
+
+def main() -> None:
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

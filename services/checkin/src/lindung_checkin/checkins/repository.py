@@ -1,0 +1,70 @@
+"""SQL of the door. The scan and the explicit check-out are each ONE statement calling a
+database function (see migration 0002), run on the raw asyncpg pool."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from lindung_checkin.database import is_missing_partition
+
+Executor: TypeAlias = Any  # an asyncpg Pool or Connection (both fetchrow/execute)
+
+_SCAN = "SELECT * FROM checkin_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_CHECKOUT = "SELECT * FROM checkin_checkout($1, $2, $3)"
+_ENSURE_PARTITIONS = "SELECT checkin_ensure_partitions(d) FROM unnest($1::date[]) AS d"
+
+
+async def scan(
+    db: Executor,
+    *,
+    person_id: uuid.UUID,
+    venue_id: uuid.UUID,
+    qr_id: uuid.UUID | None,
+    entrance: str | None,
+    at: datetime,
+    client_id: str | None,
+    source: str,
+    live: bool,
+    rule_version: str | None,
+    visit_id: uuid.UUID,
+) -> asyncpg.Record:
+    args = (
+        person_id,
+        venue_id,
+        qr_id,
+        entrance,
+        at,
+        client_id,
+        source,
+        live,
+        rule_version,
+        visit_id,
+    )
+    try:
+        row = await db.fetchrow(_SCAN, *args)
+    except asyncpg.CheckViolationError as exc:
+        # No partition for the scan's day (the worker has not created it yet): create it and
+        # try once more. The failed statement was rolled back as a whole.
+        if not is_missing_partition(exc) or isinstance(db, asyncpg.Connection):
+            raise
+        await ensure_partitions(db, [at.date()])
+        row = await db.fetchrow(_SCAN, *args)
+    assert row is not None
+    return row
+
+
+async def check_out(
+    db: Executor, *, person_id: uuid.UUID, visit_id: uuid.UUID, at: datetime
+) -> asyncpg.Record:
+    row = await db.fetchrow(_CHECKOUT, person_id, visit_id, at)
+    assert row is not None
+    return row
+
+
+async def ensure_partitions(db: Executor, days: Iterable[date]) -> None:
+    await db.execute(_ENSURE_PARTITIONS, sorted(set(days)))

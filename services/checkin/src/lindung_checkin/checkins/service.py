@@ -1,0 +1,264 @@
+"""The door: verify the QR offline, screen, enforce capacity, record, answer.
+
+Everything that can be cached is (trusted keys, the rule version); everything else is one
+database function call, so a scan costs one round trip to PostgreSQL and is durable before
+the answer leaves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from lindung_shared.errors import Conflict, NotFound, Problem, Unprocessable
+from lindung_shared.qr import QrClaims, QrInvalid, peek_key_id, verify_qr
+
+from lindung_checkin.checkins import repository
+from lindung_checkin.checkins.reasons import WARNINGS, reason_text
+from lindung_checkin.checkins.schemas import BatchItem, CheckinRequest
+from lindung_checkin.settings import Settings
+from lindung_checkin.trust.cache import QrKeyCache, RuleVersionCache
+
+RED_ZONE_LEVEL = 4
+
+
+class QrRejected(Problem):
+    status, code, title = 422, "qr-invalid", "The QR code is not valid"
+
+
+class QrGone(Problem):
+    status, code, title = 410, "qr-gone", "The QR code no longer works"
+
+
+_QR_PROBLEMS: Mapping[str, tuple[int, str, str]] = {
+    "not-lindung": (422, "qr-not-lindung", "This is not a Lindung venue QR code."),
+    "malformed": (422, "qr-malformed", "The QR payload is malformed."),
+    "bad-signature": (
+        422,
+        "qr-bad-signature",
+        "The QR code's signature does not verify: it is forged or altered.",
+    ),
+    "unknown-key": (422, "qr-unknown-key", "The QR code was signed by an unknown or retired key."),
+    "expired": (410, "qr-expired", "The QR code has expired; ask the venue for a new poster."),
+}
+
+
+def qr_problem(reason: str) -> Problem:
+    status, code, detail = _QR_PROBLEMS.get(reason, (422, f"qr-{reason}", "Invalid QR code."))
+    cls = QrGone if status == 410 else QrRejected
+    return cls(detail, code=code, extra={"reason": reason})
+
+
+def _text(code: str) -> dict[str, str]:
+    indonesian, english = reason_text(code)
+    return {"code": code, "id": indonesian, "en": english}
+
+
+def _warning(code: str) -> dict[str, str]:
+    indonesian, english = WARNINGS[code]
+    return {"code": code, "id": indonesian, "en": english}
+
+
+def classify_offline_time(scanned_at: datetime, now: datetime, settings: Settings) -> str:
+    """``future`` / ``too-old`` (rejected), ``live`` (counts toward occupancy) or ``late``."""
+    if scanned_at > now + timedelta(seconds=settings.future_tolerance_seconds):
+        return "future"
+    if scanned_at < now - timedelta(days=settings.lookback_days):
+        return "too-old"
+    if scanned_at >= now - timedelta(seconds=settings.offline_live_window_seconds):
+        return "live"
+    return "late"
+
+
+@dataclass
+class Door:
+    settings: Settings
+    pool: asyncpg.Pool
+    keys: QrKeyCache
+    rules: RuleVersionCache
+    partition_days: set[date] = field(default_factory=set)
+
+    async def _ensure_partitions(self, days: set[date]) -> None:
+        missing = days - self.partition_days
+        if missing:
+            await repository.ensure_partitions(self.pool, missing)
+            self.partition_days |= missing
+
+    async def verify(self, payload: str, *, at: float | None = None) -> QrClaims:
+        keys: Mapping[str, Ed25519PublicKey] = await self.keys.current(self.pool)
+        try:
+            try:
+                return verify_qr(payload, keys, now=at)
+            except QrInvalid as exc:
+                if exc.reason != "unknown-key":
+                    raise
+                # Perhaps a key published since the last load: reload (throttled), retry once.
+                keys = await self.keys.current(self.pool, peek_key_id(payload))
+                return verify_qr(payload, keys, now=at)
+        except QrInvalid as exc:
+            raise qr_problem(exc.reason) from None
+
+    async def check_in(self, person_id: uuid.UUID, request: CheckinRequest) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        if request.scanned_at is not None and request.scanned_at > now + timedelta(
+            seconds=self.settings.future_tolerance_seconds
+        ):
+            raise Unprocessable("scanned_at is in the future", code="scan-time-in-future")
+        claims = await self.verify(request.qr)
+        row = await repository.scan(
+            self.pool,
+            person_id=person_id,
+            venue_id=claims.venue_id,
+            qr_id=claims.qr_id,
+            entrance=claims.entrance,
+            at=now,
+            client_id=request.client_id,
+            source="online",
+            live=True,
+            rule_version=await self.rules.current(self.pool),
+            visit_id=uuid.uuid4(),
+        )
+        self._raise_for_refusal_of_code(row["o_outcome"])
+        return self._answer(claims.venue_id, row)
+
+    @staticmethod
+    def _raise_for_refusal_of_code(outcome: str) -> None:
+        if outcome == "unknown_venue":
+            raise NotFound(
+                "the QR code names a venue this service does not know", code="venue-not-found"
+            )
+        if outcome == "venue_closed":
+            raise Conflict("the venue has closed for good", code="venue-closed")
+        if outcome == "qr_revoked":
+            raise QrGone("the QR code has been revoked by the venue registry", code="qr-revoked")
+
+    def _answer(self, venue_id: uuid.UUID, row: asyncpg.Record) -> dict[str, Any]:
+        outcome = row["o_outcome"]
+        present = row["o_present"] or 0
+        capacity = row["o_capacity"]
+        warnings = []
+        if capacity and present * 100 >= self.settings.nearly_full_percent * capacity:
+            warnings.append(_warning("venue_nearly_full"))
+        if row["o_zone_level"] == RED_ZONE_LEVEL:
+            warnings.append(_warning("red_zone"))
+        reason = row["o_reason"] or outcome
+        return {
+            "outcome": outcome,
+            "visit_id": row["o_visit_id"],
+            "venue_id": venue_id,
+            "venue_name": row["o_venue_name"],
+            "colour": row["o_colour"],
+            "reason": _text("checked_out" if outcome == "checked_out" else reason),
+            "occupancy": {"present": present, "capacity": capacity},
+            "warnings": warnings,
+            "checked_in_at": row["o_checked_in_at"],
+            "auto_checkout_at": row["o_auto_checkout_at"],
+            "replayed": row["o_replayed"],
+        }
+
+    async def check_out(self, person_id: uuid.UUID, visit_id: uuid.UUID) -> dict[str, Any]:
+        row = await repository.check_out(
+            self.pool, person_id=person_id, visit_id=visit_id, at=datetime.now(UTC)
+        )
+        if not row["o_found"]:
+            # Someone else's visit is indistinguishable from a missing one.
+            raise NotFound("no such visit of yours", code="visit-not-found")
+        if row["o_checked_out_at"] is None:
+            raise Conflict(
+                "this visit was recorded offline and is not open here", code="visit-not-open"
+            )
+        return {
+            "visit_id": visit_id,
+            "venue_id": row["o_venue_id"],
+            "checked_in_at": row["o_checked_in_at"],
+            "checked_out_at": row["o_checked_out_at"],
+            "checkout_method": row["o_checkout_method"],
+            "present": row["o_present"],
+        }
+
+    async def upload_batch(
+        self, person_id: uuid.UUID, items: list[BatchItem]
+    ) -> list[dict[str, Any]]:
+        if len(items) > self.settings.batch_max_items:
+            raise Unprocessable(
+                f"a batch holds at most {self.settings.batch_max_items} items",
+                code="batch-too-large",
+            )
+        duplicates = sorted(c for c, n in Counter(i.client_id for i in items).items() if n > 1)
+        if duplicates:
+            raise Unprocessable(
+                "the batch repeats client ids; nothing was recorded",
+                code="duplicate-client-ids",
+                extra={"client_ids": duplicates},
+            )
+        now = datetime.now(UTC)
+        answers: dict[str, dict[str, Any]] = {}
+        accepted: list[tuple[BatchItem, QrClaims, bool]] = []
+        for item in sorted(items, key=lambda i: i.scanned_at):
+            kind = classify_offline_time(item.scanned_at, now, self.settings)
+            if kind in ("future", "too-old"):
+                answers[item.client_id] = _rejected(
+                    item.client_id,
+                    "scan-time-in-future" if kind == "future" else "scan-time-before-look-back",
+                )
+                continue
+            try:
+                claims = await self.verify(item.qr, at=item.scanned_at.timestamp())
+            except Problem as problem:
+                answers[item.client_id] = _rejected(item.client_id, problem.code)
+                continue
+            accepted.append((item, claims, kind == "live"))
+        if accepted:
+            rule_version = await self.rules.current(self.pool)
+            await self._ensure_partitions(
+                {i.scanned_at.astimezone(UTC).date() for i, _, _ in accepted}
+            )
+            async with self.pool.acquire() as conn, conn.transaction():
+                for item, claims, live in accepted:
+                    row = await repository.scan(
+                        conn,
+                        person_id=person_id,
+                        venue_id=claims.venue_id,
+                        qr_id=claims.qr_id,
+                        entrance=claims.entrance,
+                        at=item.scanned_at,
+                        client_id=item.client_id,
+                        source="offline",
+                        live=live,
+                        rule_version=rule_version,
+                        visit_id=uuid.uuid4(),
+                    )
+                    answers[item.client_id] = _batch_answer(item.client_id, row)
+        return [answers[i.client_id] for i in items]
+
+
+_FUNCTION_REJECTIONS = {
+    "unknown_venue": "venue-not-found",
+    "venue_closed": "venue-closed",
+    "qr_revoked": "qr-revoked",
+}
+
+
+def _rejected(client_id: str, error: str) -> dict[str, Any]:
+    return {"client_id": client_id, "status": "rejected", "error": error, "replayed": False}
+
+
+def _batch_answer(client_id: str, row: asyncpg.Record) -> dict[str, Any]:
+    outcome = row["o_outcome"]
+    if outcome in _FUNCTION_REJECTIONS:
+        return _rejected(client_id, _FUNCTION_REJECTIONS[outcome])
+    reason = row["o_reason"] or outcome
+    return {
+        "client_id": client_id,
+        "status": outcome,
+        "visit_id": row["o_visit_id"],
+        "colour": row["o_colour"],
+        "reason": _text(reason),
+        "replayed": row["o_replayed"],
+    }

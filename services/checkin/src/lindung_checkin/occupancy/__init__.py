@@ -1,0 +1,1 @@
+"""Coalesced occupancy events and crowding crossings, published from the worker."""

@@ -1,0 +1,1 @@
+"""Daily partitions ahead of time, and retention by dropping whole partitions."""

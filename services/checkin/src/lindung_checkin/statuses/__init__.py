@@ -1,0 +1,1 @@
+"""The local copy of each person's screening colour."""

@@ -1,0 +1,1 @@
+"""What the door trusts: QR signing keys, revoked codes and the active sector rules."""

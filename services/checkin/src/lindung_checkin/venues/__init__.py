@@ -1,0 +1,1 @@
+"""The local copy of the registry's venues, their occupancy and statistics for managers."""

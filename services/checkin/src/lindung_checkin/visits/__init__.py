@@ -1,0 +1,1 @@
+"""A citizen's own visit history."""

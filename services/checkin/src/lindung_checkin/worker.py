@@ -1,0 +1,53 @@
+"""The check-in worker process: ``python -m lindung_checkin.worker``.
+
+Consumers (venues and QR codes, keys, statuses, zones, and the exposure matcher's cases), the
+outbox relay, and periodic jobs: the automatic check-out sweeper, coalesced occupancy and
+crowding events, and daily partitions (created ahead, dropped after the retention).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
+
+from lindung_checkin.checkins.sweeper import sweep
+from lindung_checkin.consumers import build_consumers
+from lindung_checkin.exposure.consumer import build_exposure_tasks
+from lindung_checkin.occupancy.publisher import publish_once
+from lindung_checkin.retention.partitions import maintain
+from lindung_checkin.settings import Settings
+
+
+def build(ctx: WorkerContext) -> Sequence[Task]:
+    settings = ctx.settings if isinstance(ctx.settings, Settings) else Settings()
+
+    async def sweep_job() -> None:
+        await sweep(ctx.sessionmaker, datetime.now(UTC), settings.sweep_batch_size)
+
+    async def occupancy_job() -> None:
+        async with ctx.sessionmaker() as session, session.begin():
+            await publish_once(session, settings.crowding_thresholds)
+
+    async def partitions_job() -> None:
+        await maintain(ctx.dsn, settings.retention_days, settings.partitions_ahead_days)
+
+    tasks: list[Task] = [c.run for c in build_consumers(ctx, settings)]
+    tasks += [
+        periodic("auto-checkout", settings.sweep_interval_seconds, sweep_job),
+        periodic("occupancy", settings.occupancy_publish_interval_seconds, occupancy_job),
+        periodic("partitions", settings.partition_job_interval_seconds, partitions_job),
+    ]
+    tasks += build_exposure_tasks(ctx)
+    return tasks
+
+
+def main() -> None:
+    settings = Settings()
+    asyncio.run(run_worker(settings, build, metrics_port=settings.worker_metrics_port))
+
+
+if __name__ == "__main__":
+    main()
