@@ -174,3 +174,9 @@ def new_subject() -> str:
 def down_url() -> str:
     """A gateway URL where nothing listens (connection refused)."""
     return closed_port_url()
+
+
+@pytest.fixture(scope="session")
+def serve_app() -> Any:
+    """``await serve_app(app)`` runs an ASGI app on a free local port (``.url``, ``.stop()``)."""
+    return serve

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from lindung_notifier.api import build_app
+from lindung_notifier.notifications.fanout import Intent, fan_out
+from lindung_notifier.recipients import repository as recipients
+from lindung_shared.testing import app_client, bearer
+
+
+@pytest.fixture(scope="module")
+async def client(settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(build_app(settings)) as c:
+        yield c
+
+
+async def give(sessionmaker, subject: str, n: int, *, phone: str | None = None) -> None:
+    async with sessionmaker() as session, session.begin():
+        if phone:
+            await recipients.upsert_contact(session, subject, phone, "id", datetime.now(UTC))
+        await fan_out(
+            session,
+            [
+                Intent(
+                    recipient=subject,
+                    kind="case_correction",
+                    template_key="case.retracted",
+                    params={},
+                    source_event_id=uuid.uuid4(),
+                    timezone="Asia/Jakarta",
+                )
+                for _ in range(n)
+            ],
+        )
+
+
+async def test_inbox_is_own_paginated_and_filters_unread(settings, sessionmaker, client) -> None:
+    me, other = str(uuid.uuid4()), str(uuid.uuid4())
+    await give(sessionmaker, me, 5)
+    await give(sessionmaker, other, 2)
+    auth = bearer(settings, "citizen", me)
+
+    first = (await client.get("/v1/notifications?limit=3", headers=auth)).json()
+    assert len(first["items"]) == 3
+    second = (
+        await client.get(f"/v1/notifications?limit=3&before={first['next_before']}", headers=auth)
+    ).json()
+    assert len(second["items"]) == 2 and second["next_before"] is None
+    seqs = [i["seq"] for i in first["items"] + second["items"]]
+    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 5
+
+    target = first["items"][0]["id"]
+    read = await client.post(f"/v1/notifications/{target}/read", headers=auth)
+    assert read.status_code == 200 and read.json()["read_at"] is not None
+    unread = (await client.get("/v1/notifications?unread=true", headers=auth)).json()
+    assert target not in {i["id"] for i in unread["items"]} and len(unread["items"]) == 4
+
+    # Someone else's notification is not mine to read.
+    theirs = (
+        await client.get("/v1/notifications", headers=bearer(settings, "citizen", other))
+    ).json()["items"][0]["id"]
+    assert (await client.post(f"/v1/notifications/{theirs}/read", headers=auth)).status_code == 404
+
+
+async def test_inbox_needs_a_citizen_or_manager_token(settings, client) -> None:
+    assert (await client.get("/v1/notifications")).status_code == 401
+    officer = bearer(settings, "health_officer")
+    assert (await client.get("/v1/notifications", headers=officer)).status_code == 403
+    manager = bearer(settings, "venue_manager", "mgr-" + uuid.uuid4().hex)
+    assert (await client.get("/v1/notifications", headers=manager)).status_code == 200
+
+
+async def test_delivery_status_for_the_owner_and_officers_only(
+    settings, sessionmaker, client
+) -> None:
+    me = str(uuid.uuid4())
+    await give(sessionmaker, me, 1, phone="+6281200000001")
+    mine = bearer(settings, "citizen", me)
+    notification = (await client.get("/v1/notifications", headers=mine)).json()["items"][0]
+    url = f"/v1/notifications/{notification['id']}/deliveries"
+
+    own = await client.get(url, headers=mine)
+    assert own.status_code == 200
+    assert [(d["channel"], d["status"], d["attempts"]) for d in own.json()] == [
+        ("sms", "pending", 0)
+    ]
+    assert (await client.get(url, headers=bearer(settings, "health_officer"))).status_code == 200
+    assert (await client.get(url, headers=bearer(settings, "service"))).status_code == 200
+    stranger = bearer(settings, "citizen", str(uuid.uuid4()))
+    assert (await client.get(url, headers=stranger)).status_code == 404
+
+
+async def test_devices_register_reactivate_and_delete(settings, sessionmaker, client) -> None:
+    me = str(uuid.uuid4())
+    auth = bearer(settings, "citizen", me)
+    created = await client.post(
+        "/v1/devices", json={"platform": "android", "token": "fcm-token-123456"}, headers=auth
+    )
+    assert created.status_code == 201
+    device_id = created.json()["id"]
+    again = await client.post(
+        "/v1/devices", json={"platform": "android", "token": "fcm-token-123456"}, headers=auth
+    )
+    assert again.json()["id"] == device_id  # one device per token
+
+    other = bearer(settings, "citizen", str(uuid.uuid4()))
+    assert (await client.delete(f"/v1/devices/{device_id}", headers=other)).status_code == 404
+    assert (await client.delete(f"/v1/devices/{device_id}", headers=auth)).status_code == 204
+    async with sessionmaker() as session:
+        active = (
+            await session.execute(
+                text("SELECT active FROM devices WHERE id = :i"), {"i": device_id}
+            )
+        ).scalar_one()
+    assert active is False
+
+    bad = await client.post("/v1/devices", json={"platform": "nokia", "token": "x"}, headers=auth)
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_preferences_choose_the_language_of_later_notifications(
+    settings, sessionmaker, client
+) -> None:
+    manager = "mgr-" + uuid.uuid4().hex
+    auth = bearer(settings, "venue_manager", manager)
+    assert (await client.get("/v1/me/preferences", headers=auth)).json() == {"language": "id"}
+    put = await client.put("/v1/me/preferences", json={"language": "en"}, headers=auth)
+    assert put.json() == {"language": "en"}
+    await give(sessionmaker, manager, 1)
+    item = (await client.get("/v1/notifications", headers=auth)).json()["items"][0]
+    assert item["language"] == "en"
+    assert item["title"] == "Correction: positive result withdrawn"
