@@ -1,0 +1,1 @@
+"""Exposure matching: from a confirmed case to every close contact, exactly once."""

@@ -1,0 +1,305 @@
+"""All SQL of the exposure matcher.
+
+Matching is one set-based statement: the case's visits in its infectious window, every other
+visit at the same venue that overlaps them (widened by the category's margins), the longest
+overlap per contact, recorded in the ``reported_exposures`` ledger with ``ON CONFLICT DO
+NOTHING`` and, for the rows actually inserted, the events written straight into the outbox.
+The ledger's primary key (case, contact) is what makes the result exactly-once, however often
+and by however many matcher instances a case is handled concurrently.
+
+Visit stays are half-open ``[checked_in_at, coalesce(checked_out_at, auto_checkout_at))``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lindung_shared.events import spec_for
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_DETECTED = spec_for("exposure.detected")
+_RETRACTED = spec_for("exposure.retracted")
+_VISITED = spec_for("venue.case_visited")
+
+
+@dataclass(frozen=True)
+class CaseWindow:
+    case_id: uuid.UUID
+    case_ref: str
+    person_id: uuid.UUID
+    infectious_from: datetime
+    infectious_until: datetime
+
+
+@dataclass(frozen=True)
+class MatchCounts:
+    exposures: int
+    venue_alerts: int
+
+
+_CLAIM_CASE = text(
+    """
+    INSERT INTO exposure_cases
+        (case_id, case_ref, person_id, infectious_from, infectious_until, confirmed_at)
+    VALUES (:case_id, :case_ref, :person_id, :infectious_from, :infectious_until, now())
+    ON CONFLICT (case_id) DO UPDATE
+        SET confirmed_at = coalesce(exposure_cases.confirmed_at, excluded.confirmed_at),
+            infectious_from = coalesce(exposure_cases.infectious_from, excluded.infectious_from),
+            infectious_until = coalesce(exposure_cases.infectious_until, excluded.infectious_until)
+    RETURNING retracted_at IS NOT NULL
+    """
+)
+
+# The shape of the rows below mirrors lindung_checkin.exposure.overlap; keep them in step.
+_MATCH = text(
+    """
+    WITH case_visit AS (
+        SELECT v.visit_id, v.venue_id,
+               v.checked_in_at AS stay_start,
+               coalesce(v.checked_out_at, v.auto_checkout_at) AS stay_end,
+               greatest(v.checked_in_at, CAST(:ws AS timestamptz)) AS infectious_start,
+               least(coalesce(v.checked_out_at, v.auto_checkout_at), CAST(:we AS timestamptz))
+                   AS infectious_end
+        FROM visits v
+        WHERE v.person_id = :person_id
+          AND v.checked_in_at < CAST(:we AS timestamptz)
+          AND v.checked_in_at >= CAST(:ws AS timestamptz) - CAST(:max_stay AS interval)
+          AND coalesce(v.checked_out_at, v.auto_checkout_at) > CAST(:ws AS timestamptz)
+    ),
+    case_window AS (
+        SELECT cv.*,
+               cv.infectious_start - r.margin_before AS exposed_from,
+               cv.infectious_end + r.margin_after AS exposed_until,
+               r.min_overlap
+        FROM case_visit cv
+        JOIN venues ve ON ve.venue_id = cv.venue_id
+        CROSS JOIN LATERAL (
+            SELECT make_interval(mins => er.margin_before_minutes) AS margin_before,
+                   make_interval(mins => er.margin_after_minutes) AS margin_after,
+                   er.min_overlap_minutes * interval '1 minute' AS min_overlap
+            FROM exposure_rules er
+            WHERE er.category IN (ve.category, '*')
+            ORDER BY er.category = '*'
+            LIMIT 1
+        ) r
+        WHERE cv.infectious_end > cv.infectious_start
+    ),
+    overlap AS (
+        SELECT w.visit_id AS case_visit_id, w.venue_id, w.min_overlap,
+               c.visit_id AS contact_visit_id, c.person_id AS contact_person_id,
+               greatest(w.exposed_from, c.checked_in_at) AS overlap_start,
+               least(w.exposed_until, coalesce(c.checked_out_at, c.auto_checkout_at))
+                   AS overlap_end
+        FROM case_window w
+        JOIN visits c
+          ON c.venue_id = w.venue_id
+         AND c.checked_in_at < w.exposed_until
+         AND c.checked_in_at >= w.exposed_from - CAST(:max_stay AS interval)
+         AND coalesce(c.checked_out_at, c.auto_checkout_at) > w.exposed_from
+         AND c.person_id <> :person_id
+    ),
+    contact AS (
+        SELECT DISTINCT ON (contact_person_id) *
+        FROM overlap
+        WHERE overlap_end > overlap_start AND overlap_end - overlap_start >= min_overlap
+        ORDER BY contact_person_id, overlap_end - overlap_start DESC, overlap_start, venue_id,
+                 case_visit_id, contact_visit_id
+    ),
+    recorded AS (
+        INSERT INTO reported_exposures
+            (case_id, contact_person_id, exposure_id, case_ref, venue_id, case_visit_id,
+             contact_visit_id, overlap_start, overlap_end, overlap_minutes)
+        SELECT CAST(:case_id AS uuid), contact_person_id, gen_random_uuid(),
+               CAST(:case_ref AS text), venue_id,
+               case_visit_id, contact_visit_id, overlap_start, overlap_end,
+               CAST(extract(epoch FROM overlap_end - overlap_start) / 60 AS double precision)
+        FROM contact
+        ORDER BY contact_person_id
+        ON CONFLICT DO NOTHING
+        RETURNING exposure_id, contact_person_id, venue_id, overlap_start, overlap_end,
+                  overlap_minutes
+    ),
+    visited AS (
+        INSERT INTO reported_case_visits (case_id, visit_id, venue_id, visit_start, visit_end)
+        SELECT CAST(:case_id AS uuid), visit_id, venue_id, stay_start, stay_end
+        FROM case_window
+        ORDER BY visit_id
+        ON CONFLICT DO NOTHING
+        RETURNING venue_id, visit_start, visit_end
+    ),
+    published AS (
+        INSERT INTO outbox (event_id, topic, key, type, version, occurred_at, producer, payload)
+        SELECT gen_random_uuid(), CAST(:detected_topic AS text), r.contact_person_id::text,
+               CAST(:detected_type AS text),
+               CAST(:detected_version AS integer), now(), CAST(:producer AS text),
+               jsonb_build_object(
+                   'exposure_id', r.exposure_id,
+                   'case_ref', CAST(:case_ref AS text),
+                   'contact_person_id', r.contact_person_id,
+                   'venue_id', r.venue_id,
+                   'venue_name', ve.name,
+                   'venue_timezone', ve.timezone,
+                   'overlap_start', r.overlap_start,
+                   'overlap_end', r.overlap_end,
+                   'overlap_minutes', r.overlap_minutes)
+        FROM recorded r JOIN venues ve ON ve.venue_id = r.venue_id
+        UNION ALL
+        SELECT gen_random_uuid(), CAST(:visited_topic AS text), s.venue_id::text,
+               CAST(:visited_type AS text),
+               CAST(:visited_version AS integer), now(), CAST(:producer AS text),
+               jsonb_build_object(
+                   'case_ref', CAST(:case_ref AS text),
+                   'venue_id', s.venue_id,
+                   'manager_id', ve.manager_id,
+                   'venue_name', ve.name,
+                   'venue_timezone', ve.timezone,
+                   'visit_start', s.visit_start,
+                   'visit_end', s.visit_end)
+        FROM visited s JOIN venues ve ON ve.venue_id = s.venue_id
+        RETURNING type
+    )
+    SELECT count(*) FILTER (WHERE type = :detected_type) AS exposures,
+           count(*) FILTER (WHERE type = :visited_type) AS venue_alerts
+    FROM published
+    """
+)
+
+_MARK_RETRACTED = text(
+    """
+    INSERT INTO exposure_cases (case_id, case_ref, person_id, retracted_at)
+    VALUES (:case_id, :case_ref, :person_id, :retracted_at)
+    ON CONFLICT (case_id) DO UPDATE
+        SET retracted_at = coalesce(exposure_cases.retracted_at, excluded.retracted_at)
+    """
+)
+
+_RETRACT = text(
+    """
+    WITH retracted AS (
+        UPDATE reported_exposures
+        SET retracted_at = :retracted_at
+        WHERE case_id = :case_id AND retracted_at IS NULL
+        RETURNING exposure_id, case_ref, contact_person_id, venue_id
+    ),
+    published AS (
+        INSERT INTO outbox (event_id, topic, key, type, version, occurred_at, producer, payload)
+        SELECT gen_random_uuid(), CAST(:topic AS text), contact_person_id::text,
+               CAST(:type AS text), CAST(:version AS integer), now(),
+               CAST(:producer AS text),
+               jsonb_build_object(
+                   'exposure_id', exposure_id,
+                   'case_ref', case_ref,
+                   'contact_person_id', contact_person_id,
+                   'venue_id', venue_id)
+        FROM retracted
+        ORDER BY contact_person_id
+        RETURNING 1
+    )
+    SELECT count(*) FROM published
+    """
+)
+
+_PURGE = text(
+    """
+    WITH old_exposures AS (
+        DELETE FROM reported_exposures WHERE reported_at < now() - CAST(:age AS interval)
+    ), old_visits AS (
+        DELETE FROM reported_case_visits WHERE reported_at < now() - CAST(:age AS interval)
+    )
+    DELETE FROM exposure_cases
+    WHERE coalesce(retracted_at, confirmed_at) < now() - CAST(:age AS interval)
+    """
+)
+
+
+async def claim_case(session: AsyncSession, case: CaseWindow) -> bool:
+    """Record the case (locking its row for this transaction, which serialises concurrent
+    handling of one case); False when the case was already retracted."""
+    retracted = (
+        await session.execute(
+            _CLAIM_CASE,
+            {
+                "case_id": case.case_id,
+                "case_ref": case.case_ref,
+                "person_id": case.person_id,
+                "infectious_from": case.infectious_from,
+                "infectious_until": case.infectious_until,
+            },
+        )
+    ).scalar_one()
+    return not retracted
+
+
+async def record_exposures(
+    session: AsyncSession,
+    case: CaseWindow,
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    max_stay: timedelta,
+) -> MatchCounts:
+    """Match the case's visits in ``[window_start, window_end)``; ledger and outbox rows for
+    every contact and case visit not reported before. Returns what was newly written."""
+    # JIT compilation costs more than it saves on this short, index-driven statement.
+    await session.execute(text("SET LOCAL jit = off"))
+    row = (
+        await session.execute(
+            _MATCH,
+            {
+                "case_id": case.case_id,
+                "case_ref": case.case_ref,
+                "person_id": case.person_id,
+                "ws": window_start,
+                "we": window_end,
+                "max_stay": max_stay,
+                "producer": _DETECTED.producer,
+                "detected_topic": _DETECTED.topic,
+                "detected_type": _DETECTED.type,
+                "detected_version": _DETECTED.version,
+                "visited_topic": _VISITED.topic,
+                "visited_type": _VISITED.type,
+                "visited_version": _VISITED.version,
+            },
+        )
+    ).one()
+    return MatchCounts(exposures=row.exposures, venue_alerts=row.venue_alerts)
+
+
+async def record_retraction(
+    session: AsyncSession,
+    *,
+    case_id: uuid.UUID,
+    case_ref: str,
+    person_id: uuid.UUID,
+    retracted_at: datetime,
+) -> int:
+    """Mark the case retracted and every exposure reported for it; stage one
+    ``exposure.retracted`` per exposure not retracted before. Returns how many."""
+    params = {
+        "case_id": case_id,
+        "case_ref": case_ref,
+        "person_id": person_id,
+        "retracted_at": retracted_at,
+    }
+    await session.execute(_MARK_RETRACTED, params)
+    count = (
+        await session.execute(
+            _RETRACT,
+            {
+                "case_id": case_id,
+                "retracted_at": retracted_at,
+                "topic": _RETRACTED.topic,
+                "type": _RETRACTED.type,
+                "version": _RETRACTED.version,
+                "producer": _RETRACTED.producer,
+            },
+        )
+    ).scalar_one()
+    return int(count)
+
+
+async def purge_ledger(session: AsyncSession, older_than: timedelta) -> None:
+    await session.execute(_PURGE, {"age": older_than})
