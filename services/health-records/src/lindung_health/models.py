@@ -6,6 +6,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from lindung_shared.db import make_metadata
+from lindung_shared.outbox import plumbing_tables
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -21,9 +23,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from lindung_shared.db import make_metadata
-from lindung_shared.outbox import plumbing_tables
 
 
 class Base(DeclarativeBase):

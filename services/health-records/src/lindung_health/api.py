@@ -1,0 +1,67 @@
+"""The API process: ``python -m lindung_health.api``."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+from lindung_shared.app import create_app
+
+from lindung_health.audit.endpoints import router as audit_router
+from lindung_health.feeds.endpoints import router as feeds_router
+from lindung_health.people.endpoints import router as people_router
+from lindung_health.screening.endpoints import router as rules_router
+from lindung_health.settings import Settings
+from lindung_health.signin.endpoints import router as signin_router
+from lindung_health.signin.tokens import build_issuer
+from lindung_health.toolkit import Toolkit
+
+DESCRIPTION = """People (NIK kept as a keyed hash and ciphertext), sign-in by one-time code,
+national vaccination and laboratory feeds (FHIR R4), screening status by versioned rules,
+cases, exposures, and the officers' audit log."""
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    async def startup(app: FastAPI) -> None:
+        app.state.toolkit = Toolkit.from_settings(settings)
+        app.state.token_issuer = build_issuer(settings)
+
+    routers = [people_router, signin_router, feeds_router, rules_router, audit_router]
+    try:  # the certificates feature (issue 9) plugs in when present
+        from lindung_health.certificates.endpoints import (  # type: ignore[import-not-found,unused-ignore]
+            router as certificates_router,
+        )
+
+        routers.append(certificates_router)
+    except ImportError:
+        pass
+    return create_app(
+        settings=settings,
+        title="Lindung health-records",
+        description=DESCRIPTION,
+        routers=routers,
+        on_startup=[startup],
+        openapi_tags=[
+            {"name": "people", "description": "Registration, own status and records, look-ups"},
+            {"name": "sign-in", "description": "One-time codes and citizen tokens"},
+            {"name": "feeds", "description": "FHIR records from the national systems"},
+            {"name": "rules", "description": "Versioned screening rules"},
+            {"name": "audit", "description": "Officers' reads of personal data"},
+        ],
+    )
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run(
+        build_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""SQL of confirmed cases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lindung_health.models import Case
+
+
+async def active_cases(session: AsyncSession, person_id: uuid.UUID) -> Sequence[Case]:
+    stmt = select(Case).where(Case.person_id == person_id, Case.retracted_at.is_(None))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def cases_of(session: AsyncSession, person_id: uuid.UUID) -> Sequence[Case]:
+    stmt = select(Case).where(Case.person_id == person_id).order_by(Case.sample_taken_at)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def add(session: AsyncSession, case: Case) -> None:
+    session.add(case)
+    await session.flush()

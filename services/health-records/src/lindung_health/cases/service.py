@@ -1,0 +1,96 @@
+"""Confirmed cases, derived from positive results: one case per positive record. A new
+positive publishes ``case.confirmed``; a retracted (or corrected to negative, or re-dated)
+result publishes ``case.retracted`` for the case it had made."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from lindung_shared import outbox
+from lindung_shared.events import make_event
+from lindung_shared.events.catalogue import CaseConfirmed, CaseRetracted
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lindung_health.cases import repository
+from lindung_health.models import Case, HealthRecord
+from lindung_health.screening.rules import RuleParameters
+
+log = logging.getLogger(__name__)
+
+
+def new_case_ref() -> str:
+    """A pseudonymous reference, safe to show to contacts: "C-" and 8 base32 characters."""
+    return "C-" + base64.b32encode(os.urandom(5)).decode()
+
+
+def is_positive(record: HealthRecord) -> bool:
+    return (
+        record.kind == "test"
+        and record.result == "positive"
+        and not record.retracted
+        and record.occurred_at is not None
+    )
+
+
+async def sync_cases(
+    session: AsyncSession,
+    person_id: uuid.UUID,
+    records: Sequence[HealthRecord],
+    parameters: RuleParameters,
+    now: datetime,
+) -> None:
+    positives = {r.id: r for r in records if is_positive(r)}
+    events = []
+    covered: set[uuid.UUID] = set()
+    for case in await repository.active_cases(session, person_id):
+        record = positives.get(case.record_id)
+        if record is not None and record.occurred_at == case.sample_taken_at:
+            covered.add(record.id)
+            continue
+        case.retracted_at = now
+        events.append(
+            make_event(
+                "case.retracted",
+                CaseRetracted(
+                    case_id=case.id, case_ref=case.case_ref, person_id=person_id, retracted_at=now
+                ),
+            )
+        )
+        log.info("case retracted", extra={"case_ref": case.case_ref})
+    await session.flush()
+    for record in positives.values():
+        if record.id in covered:
+            continue
+        assert record.occurred_at is not None
+        sample = record.occurred_at
+        case = Case(
+            id=uuid.uuid4(),
+            case_ref=new_case_ref(),
+            person_id=person_id,
+            record_id=record.id,
+            sample_taken_at=sample,
+            infectious_from=sample - timedelta(days=parameters.infectious_days_before_sample),
+            infectious_until=sample + timedelta(days=parameters.infectious_days_after_sample),
+            confirmed_at=now,
+        )
+        await repository.add(session, case)
+        events.append(
+            make_event(
+                "case.confirmed",
+                CaseConfirmed(
+                    case_id=case.id,
+                    case_ref=case.case_ref,
+                    person_id=person_id,
+                    sample_taken_at=case.sample_taken_at,
+                    infectious_from=case.infectious_from,
+                    infectious_until=case.infectious_until,
+                ),
+            )
+        )
+        log.info("case confirmed", extra={"case_ref": case.case_ref})
+    await outbox.add_events(session, events)

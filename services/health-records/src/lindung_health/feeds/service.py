@@ -1,0 +1,168 @@
+"""Taking records from the national feeds: one code path for Kafka and HTTP.
+
+A submission (one resource or a Bundle) is split into records; each is validated, then
+stored idempotently by its source identifier: a record seen before is a duplicate unless it
+is a later version (``meta.versionId``, else ``meta.lastUpdated``, else different content),
+which replaces it; ``entered-in-error`` retracts it. Records for a NIK nobody registered yet
+are kept under the NIK's keyed hash and linked at registration. Afterwards each affected
+person's cases and status are recomputed once, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lindung_health.feeds import repository
+from lindung_health.feeds.fhir import ParsedRecord, Rejected, parse_record, split_entries
+from lindung_health.models import HealthRecord
+from lindung_health.people import repository as people
+from lindung_health.screening.service import recompute
+from lindung_health.toolkit import Toolkit
+
+log = logging.getLogger(__name__)
+
+Result = Literal["accepted", "duplicate", "rejected"]
+Action = Literal["created", "replaced", "retracted"]
+
+
+@dataclass(frozen=True)
+class EntryOutcome:
+    index: int
+    result: Result
+    resource_type: str | None = None
+    source_key: str | None = None
+    record_id: uuid.UUID | None = None
+    action: Action | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+async def ingest(
+    session: AsyncSession, tk: Toolkit, resource: Any, source: str, now: datetime
+) -> list[EntryOutcome]:
+    """Validate and store every record of ``resource``; returns one outcome per record.
+    Rejected records write nothing."""
+    outcomes: list[EntryOutcome] = []
+    affected: set[uuid.UUID] = set()
+    for index, item in enumerate(split_entries(resource)):
+        try:
+            if isinstance(item, Rejected):
+                raise item
+            parsed = parse_record(item, tk.regions, now)
+        except Rejected as rejected:
+            outcomes.append(
+                EntryOutcome(
+                    index,
+                    "rejected",
+                    resource_type=rejected.resource_type,
+                    reason=rejected.reason,
+                    message=rejected.message,
+                )
+            )
+            continue
+        outcome, persons = await _store(session, tk, index, parsed, source, now)
+        outcomes.append(outcome)
+        affected |= persons
+    for person_id in sorted(affected):
+        person = await people.get(session, person_id)
+        if person is not None:
+            await recompute(session, person, now)
+    counts = {
+        r: sum(1 for o in outcomes if o.result == r) for r in ("accepted", "duplicate", "rejected")
+    }
+    log.info("feed submission handled", extra={"source": source, **counts})
+    return outcomes
+
+
+def _values(
+    parsed: ParsedRecord, nik_hash: bytes, person_id: uuid.UUID | None, source: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "source": source,
+        "resource_type": parsed.resource_type,
+        "kind": parsed.kind,
+        "nik_hash": nik_hash,
+        "person_id": person_id,
+        "fhir_status": parsed.fhir_status,
+        "retracted": parsed.retracted,
+        "version_id": parsed.version_id,
+        "last_updated": parsed.last_updated,
+        "occurred_at": parsed.occurred_at,
+        "vaccine_system": parsed.vaccine_system,
+        "vaccine_code": parsed.vaccine_code,
+        "dose_number": parsed.dose_number,
+        "test_type": parsed.test_type,
+        "loinc_code": parsed.loinc_code,
+        "result": parsed.result,
+        "resource": parsed.resource,
+        "updated_at": now,
+    }
+
+
+async def _store(
+    session: AsyncSession,
+    tk: Toolkit,
+    index: int,
+    parsed: ParsedRecord,
+    source: str,
+    now: datetime,
+) -> tuple[EntryOutcome, set[uuid.UUID]]:
+    nik_hash = tk.protector.hash(parsed.nik)
+    person = await people.by_nik_hash(session, nik_hash)
+    person_id = person.id if person is not None else None
+    values = _values(parsed, nik_hash, person_id, source, now)
+    rt, key = parsed.resource_type, parsed.source_key
+
+    existing = await repository.lock_by_source_key(session, parsed.source_key)
+    if existing is None:
+        new_id = await repository.insert_if_new(
+            session,
+            {**values, "id": uuid.uuid4(), "source_key": parsed.source_key, "received_at": now},
+        )
+        if new_id is not None:
+            action: Action = "retracted" if parsed.retracted else "created"
+            outcome = EntryOutcome(
+                index, "accepted", record_id=new_id, action=action, resource_type=rt, source_key=key
+            )
+            return outcome, {person_id} if person_id else set()
+        existing = await repository.lock_by_source_key(session, parsed.source_key)
+        assert existing is not None
+
+    if not is_newer(parsed, existing):
+        return (
+            EntryOutcome(
+                index,
+                "duplicate",
+                record_id=existing.id,
+                reason="duplicate",
+                message="this version of the record (or a newer one) is already stored",
+                resource_type=rt,
+                source_key=key,
+            ),
+            set(),
+        )
+    await repository.replace(session, existing.id, values)
+    affected = {p for p in (existing.person_id, person_id) if p is not None}
+    action = "retracted" if parsed.retracted else "replaced"
+    return EntryOutcome(
+        index, "accepted", record_id=existing.id, action=action, resource_type=rt, source_key=key
+    ), affected
+
+
+def is_newer(parsed: ParsedRecord, stored: HealthRecord) -> bool:
+    """Whether ``parsed`` supersedes the stored version of the same record."""
+    pv, sv = parsed.version_id, stored.version_id
+    if pv and sv and pv.isdigit() and sv.isdigit():
+        return int(pv) > int(sv)
+    if parsed.last_updated is not None and stored.last_updated is not None:
+        return parsed.last_updated > stored.last_updated
+    if parsed.resource == stored.resource:
+        return False
+    # Unversioned and different: the later arrival is the correction.
+    return not (pv and pv == sv)

@@ -1,0 +1,185 @@
+"""Recomputing statuses: after a record, an exposure, a rule change or the passing of time.
+
+Every recomputation of a person runs with that person's ``person_status`` row locked
+(``FOR UPDATE``; the sweeper takes it with ``SKIP LOCKED``), so two workers never decide the
+same person at once. A change of colour, reasons or validity is written to the history and
+published as ``status.changed`` through the outbox, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from lindung_shared import outbox
+from lindung_shared.errors import Problem
+from lindung_shared.events import Colour, make_event
+from lindung_shared.events.catalogue import StatusChanged
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lindung_health.cases.service import sync_cases
+from lindung_health.models import Exposure, HealthRecord, Person, PersonStatus, StatusHistory
+from lindung_health.screening import repository
+from lindung_health.screening.rules import (
+    Decision,
+    ExposureRecord,
+    Rule,
+    RuleParameters,
+    LabTest,
+    Vaccination,
+    decide,
+)
+
+log = logging.getLogger(__name__)
+
+
+class NoRuleInForce(Problem):
+    status, code, title = 503, "no-rule", "No screening rule in force"
+
+
+async def rule_in_force(session: AsyncSession, now: datetime) -> Rule:
+    found = await repository.rule_at(session, now)
+    if found is None:
+        raise NoRuleInForce("no screening rule is in force at this moment")
+    return Rule(found.id, RuleParameters.model_validate(found.parameters))
+
+
+def decision_inputs(
+    records: Sequence[HealthRecord], exposures: Sequence[Exposure]
+) -> tuple[list[Vaccination], list[LabTest], list[ExposureRecord]]:
+    vaccinations = [
+        Vaccination(r.occurred_at, r.dose_number)
+        for r in records
+        if r.kind == "vaccination"
+        and not r.retracted
+        and r.fhir_status == "completed"
+        and r.occurred_at is not None
+    ]
+    tests = [
+        LabTest(r.occurred_at, r.test_type, r.result)  # type: ignore[arg-type]
+        for r in records
+        if r.kind == "test"
+        and not r.retracted
+        and r.occurred_at is not None
+        and r.test_type in ("pcr", "antigen")
+        and r.result in ("positive", "negative")
+    ]
+    contacts = [ExposureRecord(e.overlap_end) for e in exposures]
+    return vaccinations, tests, contacts
+
+
+async def recompute(
+    session: AsyncSession, person: Person, now: datetime, *, sync: bool = True
+) -> PersonStatus:
+    """Decide ``person``'s status at ``now`` and store it; publishes what changed.
+
+    ``sync`` also re-derives the person's cases from their results (after a record changed).
+    """
+    current = await repository.lock_status(session, person.id)
+    rule = await rule_in_force(session, now)
+    records = await repository.records_of(session, person.id)
+    if sync:
+        await sync_cases(session, person.id, records, rule.parameters, now)
+    exposures = await repository.active_exposures(session, person.id)
+    vaccinations, tests, contacts = decision_inputs(records, exposures)
+    decision = decide(
+        birth_date=person.birth_date,
+        vaccinations=vaccinations,
+        tests=tests,
+        exposures=contacts,
+        rule=rule,
+        now=now,
+    )
+    boundary = await repository.next_rule_boundary(session, now)
+    due = min((m for m in (decision.valid_until, boundary) if m is not None), default=None)
+    await repository.upsert_status(
+        session,
+        {
+            "person_id": person.id,
+            "colour": decision.colour.value,
+            "reasons": list(decision.reasons),
+            "valid_until": decision.valid_until,
+            "due_at": due,
+            "rule_version": decision.rule_version,
+            "computed_at": now,
+        },
+    )
+    if _changed(current, decision):
+        await _publish(session, person.id, current, decision, now)
+    stored = await repository.get_status(session, person.id)
+    assert stored is not None
+    await session.refresh(stored)
+    return stored
+
+
+def _changed(current: PersonStatus | None, decision: Decision) -> bool:
+    if current is None:
+        return True
+    return (
+        current.colour != decision.colour.value
+        or list(current.reasons) != list(decision.reasons)
+        or current.valid_until != decision.valid_until
+    )
+
+
+async def _publish(
+    session: AsyncSession,
+    person_id: uuid.UUID,
+    current: PersonStatus | None,
+    decision: Decision,
+    now: datetime,
+) -> None:
+    previous = Colour(current.colour) if current is not None else None
+    await repository.add_history(
+        session,
+        StatusHistory(
+            person_id=person_id,
+            colour=decision.colour.value,
+            previous_colour=previous.value if previous else None,
+            reasons=list(decision.reasons),
+            valid_until=decision.valid_until,
+            rule_version=decision.rule_version,
+            changed_at=now,
+        ),
+    )
+    await outbox.add_events(
+        session,
+        [
+            make_event(
+                "status.changed",
+                StatusChanged(
+                    person_id=person_id,
+                    colour=decision.colour,
+                    previous_colour=previous,
+                    reasons=list(decision.reasons),
+                    valid_until=decision.valid_until,
+                    rule_version=decision.rule_version,
+                    changed_at=now,
+                ),
+            )
+        ],
+    )
+    if previous != decision.colour:
+        log.info(
+            "status changed",
+            extra={
+                "person_id": str(person_id),
+                "colour": decision.colour.value,
+                "previous": previous.value if previous else None,
+                "rule_version": decision.rule_version,
+            },
+        )
+
+
+async def sweep_due(session: AsyncSession, now: datetime, limit: int) -> int:
+    """Recompute up to ``limit`` statuses whose ``due_at`` has passed (in this transaction)."""
+    from lindung_health.people import repository as people
+
+    due = await repository.claim_due(session, now, limit)
+    for person_id in due:
+        person = await people.get(session, person_id)
+        if person is not None:
+            await recompute(session, person, now, sync=False)
+    return len(due)

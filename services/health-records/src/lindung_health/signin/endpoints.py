@@ -1,0 +1,57 @@
+"""Citizen sign-in: a one-time code by SMS, exchanged for a ``citizen`` token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from lindung_shared.db import SessionDep
+from lindung_shared.errors import problem_response
+
+from lindung_health.deps import ToolkitDep, utcnow
+from lindung_health.signin import service
+from lindung_health.signin.schemas import CodeIssued, CodeRequest, TokenOut, TokenRequest
+from lindung_health.signin.tokens import issuer_jwks
+
+router = APIRouter(tags=["sign-in"])
+
+
+@router.post(
+    "/v1/auth/otp",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send me a sign-in code by SMS",
+    description=(
+        "Public. The answer is the same whether or not the phone is registered; a code "
+        "(6 digits, valid 5 minutes, 5 attempts) is sent through the notifier only to a "
+        "registered phone. At most 3 codes per person per 15 minutes."
+    ),
+    responses={429: {"description": "too many codes requested"}},
+)
+async def request_code(body: CodeRequest, session: SessionDep, toolkit: ToolkitDep) -> CodeIssued:
+    return await service.request_code(session, toolkit, body, utcnow())
+
+
+@router.post(
+    "/v1/auth/token",
+    response_model=TokenOut,
+    summary="Exchange a sign-in code for a citizen token",
+    responses={401: {"description": "the code is wrong, used or expired"}},
+)
+async def exchange(
+    body: TokenRequest, request: Request, session: SessionDep, toolkit: ToolkitDep
+) -> Any:
+    result = await service.exchange_code(
+        session, toolkit, request.app.state.token_issuer, body.request_id, body.code, utcnow()
+    )
+    if isinstance(result, service.SignInFailure):
+        return problem_response(result.problem, request)
+    return TokenOut.model_validate(result)
+
+
+@router.get(
+    "/.well-known/jwks.json",
+    summary="Public key of the identity issuer (verifies citizen tokens)",
+)
+async def jwks(request: Request) -> JSONResponse:
+    return JSONResponse(issuer_jwks(request.app.state.token_issuer))

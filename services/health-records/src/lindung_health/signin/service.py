@@ -1,0 +1,141 @@
+"""Signing in with a one-time code sent by SMS (through the notifier)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lindung_shared import outbox
+from lindung_shared.auth import Role, TokenIssuer
+from lindung_shared.errors import Problem, Unauthorized, Unprocessable
+from lindung_shared.events import Language, make_event
+from lindung_shared.events.catalogue import SignInCodeIssued
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lindung_health.models import Person, SignInCode
+from lindung_health.people import repository as people
+from lindung_health.people.phone import InvalidPhone, normalise_phone
+from lindung_health.signin import repository
+from lindung_health.signin.schemas import CodeIssued, CodeRequest, TokenOut
+from lindung_health.toolkit import Toolkit
+
+log = logging.getLogger(__name__)
+
+RATE_WINDOW = timedelta(minutes=15)
+MAX_CODES_PER_WINDOW = 3
+
+
+class TooManyCodes(Problem):
+    status, code, title = 429, "too-many-codes", "Too many sign-in codes"
+
+
+async def request_code(
+    session: AsyncSession, tk: Toolkit, request: CodeRequest, now: datetime
+) -> CodeIssued:
+    """Issue a code when the phone (and NIK, if given) name exactly one person. An unknown
+    phone gets the same answer (nothing is sent), so the endpoint does not reveal who is
+    registered."""
+    try:
+        phone = normalise_phone(request.phone)
+    except InvalidPhone as exc:
+        raise Unprocessable(str(exc), code="invalid-phone") from None
+    expires = now + timedelta(seconds=tk.settings.sign_in_code_ttl_seconds)
+    person = await _person_for(session, tk, phone, request.nik)
+    if person is None:
+        log.info("sign-in code requested for an unknown phone; nothing sent")
+        return CodeIssued(request_id=uuid.uuid4(), expires_at=expires)
+    if await repository.recent_count(session, person.id, now - RATE_WINDOW) >= MAX_CODES_PER_WINDOW:
+        raise TooManyCodes(
+            f"at most {MAX_CODES_PER_WINDOW} codes per {int(RATE_WINDOW.total_seconds() // 60)} "
+            "minutes; try again later"
+        )
+    code_id = uuid.uuid4()
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    await repository.add(
+        session,
+        SignInCode(
+            id=code_id,
+            person_id=person.id,
+            code_hash=tk.protector.code_hash(code_id.bytes, code),
+            expires_at=expires,
+            attempts=0,
+            created_at=now,
+        ),
+    )
+    await outbox.add_events(
+        session,
+        [
+            make_event(
+                "sign_in.code_issued",
+                SignInCodeIssued(
+                    person_id=person.id,
+                    phone_e164=person.phone_e164,
+                    code=code,
+                    language=Language(person.language),
+                    expires_at=expires,
+                ),
+            )
+        ],
+    )
+    log.info("sign-in code issued", extra={"person_id": str(person.id), "request_id": str(code_id)})
+    if tk.settings.environment == "development":
+        log.info(
+            "development sign-in code %s (request %s)",
+            code,
+            code_id,
+            extra={"person_id": str(person.id)},
+        )
+    return CodeIssued(request_id=code_id, expires_at=expires)
+
+
+async def _person_for(
+    session: AsyncSession, tk: Toolkit, phone: str, nik: str | None
+) -> Person | None:
+    if nik is not None:
+        person = await people.by_nik_hash(session, tk.protector.hash(nik))
+        return person if person is not None and person.phone_e164 == phone else None
+    found = await people.by_phone(session, phone)
+    if len(found) > 1:
+        raise Unprocessable(
+            "several people share this phone number; add the NIK of the person signing in",
+            code="nik-needed",
+        )
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class SignInFailure:
+    problem: Problem
+
+
+async def exchange_code(
+    session: AsyncSession,
+    tk: Toolkit,
+    issuer: TokenIssuer,
+    request_id: uuid.UUID,
+    code: str,
+    now: datetime,
+) -> TokenOut | SignInFailure:
+    """Trade a code for a citizen token. A failure is *returned*, not raised, so that the
+    caller commits the attempt counter (raising would roll it back)."""
+    refused = SignInFailure(Unauthorized("the code is wrong, used or expired", code="bad-code"))
+    row = await repository.lock(session, request_id)
+    if row is None or row.consumed_at is not None or row.expires_at <= now:
+        return refused
+    if row.attempts >= tk.settings.sign_in_code_max_attempts:
+        return refused
+    row.attempts += 1
+    if not secrets.compare_digest(row.code_hash, tk.protector.code_hash(row.id.bytes, code)):
+        await session.flush()
+        return refused
+    row.consumed_at = now
+    await session.flush()
+    ttl = tk.settings.citizen_token_ttl_seconds
+    token = issuer.issue(
+        subject=str(row.person_id), roles=[Role.CITIZEN], ttl_seconds=ttl, now=now.timestamp()
+    )
+    log.info("citizen signed in", extra={"person_id": str(row.person_id)})
+    return TokenOut(access_token=token, expires_in=ttl, person_id=row.person_id)

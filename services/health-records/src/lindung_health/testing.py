@@ -1,0 +1,97 @@
+"""Builders for tests and local demos: valid NIKs and FHIR records as the feeds send them."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import date, datetime
+from typing import Any
+
+from lindung_health.feeds.codes import CVX, INTERPRETATION, LOINC, NIK_SYSTEM, SNOMED
+from lindung_health.people.nik import Sex, nik_for
+
+_counter = itertools.count(1)
+
+
+def new_nik(
+    birth_date: date | None = None, sex: Sex = "F", regency_code: str = "3171"
+) -> tuple[str, date]:
+    """A structurally valid NIK that no other call in this process returns."""
+    n = next(_counter) + random.randrange(0, 10**6) * 10_000
+    born = birth_date or date.fromordinal(date(1960, 1, 1).toordinal() + n % 15_000)
+    district = f"{1 + (n // 9999) % 98:02d}"
+    return nik_for(regency_code, district, born, sex, 1 + n % 9999), born
+
+
+def immunization(
+    nik: str,
+    *,
+    ident: str,
+    when: datetime | str,
+    code: str = "511",
+    system: str = CVX,
+    dose: int | None = None,
+    status: str = "completed",
+    version: str | None = None,
+    last_updated: str | None = None,
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Immunization",
+        "identifier": [{"system": "https://sehatindonesiaku.kemkes.go.id/vaccination", "value": ident}],
+        "status": status,
+        "vaccineCode": {"coding": [{"system": system, "code": code}]},
+        "patient": {"identifier": {"system": NIK_SYSTEM, "value": nik}},
+        "occurrenceDateTime": when if isinstance(when, str) else when.isoformat(),
+    }
+    if dose is not None:
+        resource["protocolApplied"] = [{"doseNumberPositiveInt": dose}]
+    _meta(resource, version, last_updated)
+    return resource
+
+
+def observation(
+    nik: str,
+    *,
+    ident: str,
+    when: datetime | str,
+    result: str = "positive",
+    loinc: str = "94500-6",
+    status: str = "final",
+    version: str | None = None,
+    last_updated: str | None = None,
+    via_interpretation: bool = False,
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "identifier": [{"system": "https://lab.example.id/result", "value": ident}],
+        "status": status,
+        "code": {"coding": [{"system": LOINC, "code": loinc}]},
+        "subject": {"identifier": {"system": NIK_SYSTEM, "value": nik}},
+        "effectiveDateTime": when if isinstance(when, str) else when.isoformat(),
+    }
+    if via_interpretation:
+        code = {"positive": "POS", "negative": "NEG"}.get(result, result)
+        resource["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": code}]}]
+    else:
+        code = {"positive": "10828004", "negative": "260385009"}.get(result, result)
+        resource["valueCodeableConcept"] = {"coding": [{"system": SNOMED, "code": code}]}
+    _meta(resource, version, last_updated)
+    return resource
+
+
+def _meta(resource: dict[str, Any], version: str | None, last_updated: str | None) -> None:
+    meta = {}
+    if version is not None:
+        meta["versionId"] = version
+    if last_updated is not None:
+        meta["lastUpdated"] = last_updated
+    if meta:
+        resource["meta"] = meta
+
+
+def bundle(*resources: dict[str, Any], bundle_type: str = "batch") -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": bundle_type,
+        "entry": [{"resource": r} for r in resources],
+    }

@@ -1,0 +1,86 @@
+"""Fixtures: one fresh, migrated database per test session on the real PostgreSQL, the API
+in-process, and helpers to register people and sign them in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from lindung_health.api import build_app
+from lindung_health.manifest import MIGRATIONS_DIR
+from lindung_health.settings import Settings
+from lindung_health.testing import new_nik
+from lindung_shared.db import create_engine, create_sessionmaker
+from lindung_shared.testing import app_client, bearer, fresh_database
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+
+@pytest.fixture(scope="session")
+async def settings() -> AsyncIterator[Settings]:
+    async with fresh_database(Settings(), MIGRATIONS_DIR) as test_settings:
+        yield test_settings
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(build_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+async def sessionmaker(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(settings, pool_size=5, max_overflow=5)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def feed_headers(settings: Settings) -> dict[str, str]:
+    return bearer(settings, "feed", "lab-test")
+
+
+@pytest.fixture
+def officer_headers(settings: Settings) -> dict[str, str]:
+    return bearer(settings, "health_officer", "officer-1")
+
+
+class People:
+    """Registers people through the API."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
+        self.client, self.settings = client, settings
+        self._phone = 0
+
+    def next_phone(self) -> str:
+        import random
+
+        return f"+62812{random.randrange(10**7, 10**8)}"
+
+    async def register(self, **overrides: Any) -> dict[str, Any]:
+        nik, born = new_nik(birth_date=overrides.pop("birth_date", None))
+        body = {
+            "nik": nik,
+            "name": "Test Person",
+            "birth_date": born.isoformat(),
+            "phone": self.next_phone(),
+        }
+        body.update(overrides)
+        response = await self.client.post("/v1/people", json=body)
+        assert response.status_code == 201, response.text
+        return {**body, "person_id": response.json()["person_id"]}
+
+    def headers(self, person: dict[str, Any]) -> dict[str, str]:
+        return bearer(self.settings, "citizen", person["person_id"])
+
+    async def status(self, person: dict[str, Any]) -> dict[str, Any]:
+        response = await self.client.get("/v1/people/me/status", headers=self.headers(person))
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@pytest.fixture
+def people(client: httpx.AsyncClient, settings: Settings) -> People:
+    return People(client, settings)
