@@ -1,0 +1,141 @@
+"""Key rotation and retirement: old codes keep verifying until their key is retired."""
+
+from __future__ import annotations
+
+import pytest
+from lindung_shared.qr import QrInvalid, public_key_from_jwk, verify_qr
+from lindung_venues.qr_keys.vault import KeyVault
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+async def jwks(client):
+    response = await client.get("/.well-known/jwks.json")
+    assert response.status_code == 200
+    return response
+
+
+def keys_of(response):
+    return {k["kid"]: public_key_from_jwk(k) for k in response.json()["keys"]}
+
+
+async def issue(client, headers, venue, entrance):
+    response = await client.post(
+        f"/v1/venues/{venue['id']}/qr-codes", json={"entrance": entrance}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def outbox_rows(settings, event_type, key):
+    engine = create_async_engine(settings.sqlalchemy_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT payload FROM outbox WHERE type = :t AND key = :k ORDER BY id"),
+                {"t": event_type, "k": key},
+            )
+            return [r[0] for r in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_jwks_is_public_and_cacheable(client):
+    response = await jwks(client)
+    assert "public" in response.headers["cache-control"]
+    assert "max-age=" in response.headers["cache-control"]
+    [active] = [k for k in response.json()["keys"]]  # first start created exactly one key
+    assert active["kty"] == "OKP" and active["crv"] == "Ed25519" and "d" not in active
+
+
+async def test_rotate_then_retire(client, settings, manager, officer, token, create_venue):
+    venue = await create_venue(manager)
+    old_code = await issue(client, manager, venue, "Main lobby")
+
+    assert (await client.post("/v1/qr-keys/rotate", headers=manager)).status_code == 403
+    assert (await client.post("/v1/qr-keys/rotate")).status_code == 401
+    rotated = await client.post("/v1/qr-keys/rotate", headers=token("service", "ops"))
+    assert rotated.status_code == 201
+    new_kid = rotated.json()["key_id"]
+    assert new_kid != old_code["key_id"]
+
+    new_code = await issue(client, manager, venue, "East wing")
+    assert new_code["key_id"] == new_kid
+    keys = keys_of(await jwks(client))
+    assert {old_code["key_id"], new_kid} <= set(keys)
+    verify_qr(old_code["payload"], keys)  # the old code still verifies
+    verify_qr(new_code["payload"], keys)
+    listed = {
+        k["key_id"]: k["status"] for k in (await client.get("/v1/qr-keys", headers=officer)).json()
+    }
+    assert listed[old_code["key_id"]] == "retiring" and listed[new_kid] == "active"
+
+    retired = await client.post(f"/v1/qr-keys/{old_code['key_id']}/retire", headers=officer)
+    assert retired.status_code == 200
+    assert retired.json()["retired"]["status"] == "retired"
+    assert retired.json()["replacement"] is None
+    keys = keys_of(await jwks(client))
+    assert old_code["key_id"] not in keys
+    with pytest.raises(QrInvalid) as refused:
+        verify_qr(old_code["payload"], keys)
+    assert refused.value.reason == "unknown-key"
+    verify_qr(new_code["payload"], keys)
+
+    url = f"/v1/venues/{venue['id']}/qr-codes"
+    codes = {c["id"]: c["key_status"] for c in (await client.get(url, headers=manager)).json()}
+    assert codes[old_code["id"]] == "retired"
+    poster = await client.get(f"{url}/{old_code['id']}/poster.png", headers=manager)
+    assert poster.status_code == 410
+    assert poster.json()["type"].endswith("qr-key-retired")
+
+    twice = await client.post(f"/v1/qr-keys/{old_code['key_id']}/retire", headers=officer)
+    assert twice.status_code == 409
+    unknown = await client.post("/v1/qr-keys/qr-nope/retire", headers=officer)
+    assert unknown.status_code == 404
+
+    published = await outbox_rows(settings, "qr_key.published", old_code["key_id"])
+    assert [p["status"] for p in published][-1:] == ["retiring"]
+    assert await outbox_rows(settings, "qr_key.retired", old_code["key_id"])
+    assert [p["status"] for p in await outbox_rows(settings, "qr_key.published", new_kid)] == [
+        "active"
+    ]
+
+
+async def test_retiring_the_active_key_makes_a_replacement(client, officer, manager, create_venue):
+    active = [
+        k
+        for k in (await client.get("/v1/qr-keys", headers=officer)).json()
+        if k["status"] == "active"
+    ]
+    assert len(active) == 1
+    response = await client.post(f"/v1/qr-keys/{active[0]['key_id']}/retire", headers=officer)
+    assert response.status_code == 200
+    replacement = response.json()["replacement"]
+    assert replacement["status"] == "active"
+    venue = await create_venue(manager)
+    code = await issue(client, manager, venue, "Main lobby")
+    assert code["key_id"] == replacement["key_id"]
+
+
+async def test_private_keys_are_encrypted_at_rest(settings, client):
+    engine = create_async_engine(settings.sqlalchemy_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text("SELECT key_id, public_key, private_key_encrypted FROM qr_signing_keys")
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    vault = KeyVault(settings.key_encryption_key)
+    for key_id, public, sealed in rows:
+        private = vault.open(key_id, sealed)
+        raw = private.private_bytes_raw()
+        assert raw not in sealed
+        assert private.public_key().public_bytes_raw() == public
+        with pytest.raises(RuntimeError):
+            KeyVault(SecretStr("another-secret")).open(key_id, sealed)
+        with pytest.raises(RuntimeError):
+            vault.open(key_id + "x", sealed)  # bound to its key id
