@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lindung_shared.events import DEAD_LETTER_TOPIC, Envelope, EventError
-from lindung_shared.events.catalogue import validate_raw
+from lindung_shared.events.catalogue import LATEST_VERSION, validate_raw
 from lindung_shared.events.envelope import decode_raw
 from lindung_shared.metrics import (
     CONSUMER_BATCH_SECONDS,
@@ -246,7 +246,13 @@ class EventConsumer:
         item = _Item(record)
         headers = dict(record.headers or ())
         header_type = headers.get("event-type")
-        if header_type is not None and header_type not in self._handled_types:
+        if (
+            header_type is not None
+            and header_type not in self._handled_types
+            and header_type.decode(errors="replace") in LATEST_VERSION
+        ):
+            # Skipped unparsed only when the catalogue knows the type: an unknown type falls
+            # through to decoding and is dead-lettered, as documented.
             EVENTS_CONSUMED.labels(self.service, self.group_id, "other", "ignored").inc()
             return item
         try:
