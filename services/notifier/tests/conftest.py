@@ -13,17 +13,16 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from lindung_notifier.manifest import SERVICE
+from lindung_notifier.settings import Settings
+from lindung_shared.db import create_engine, create_sessionmaker
+from lindung_shared.testing import fresh_database
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-
-from lindung_notifier.manifest import SERVICE
-from lindung_notifier.settings import Settings
-from lindung_shared.db import create_engine, create_sessionmaker
-from lindung_shared.testing import fresh_database
 
 
 @pytest.fixture(scope="session")

@@ -9,16 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from lindung_notifier.delivery.channels import PushChannel, SmsChannel
 from lindung_notifier.delivery.policy import BreakerState
 from lindung_notifier.delivery.worker import DeliveryWorker
 from lindung_notifier.notifications.fanout import SMS, Intent, fan_out
 from lindung_notifier.recipients import repository as recipients
 from lindung_notifier.settings import Settings
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 pytestmark = pytest.mark.usefixtures("clean_deliveries")
 

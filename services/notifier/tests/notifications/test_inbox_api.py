@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import text
-
 from lindung_notifier.api import build_app
 from lindung_notifier.notifications.fanout import Intent, fan_out
 from lindung_notifier.recipients import repository as recipients
 from lindung_shared.testing import app_client, bearer
+from sqlalchemy import text
 
 
 @pytest.fixture(scope="module")

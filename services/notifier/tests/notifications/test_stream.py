@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from lindung_notifier.api import build_app
 from lindung_notifier.notifications.fanout import Intent, fan_out
 from lindung_shared.testing import bearer

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from lindung_notifier.templates.catalogue import TEMPLATES
 from lindung_notifier.templates.render import (
     ZONE_ABBREVIATIONS,

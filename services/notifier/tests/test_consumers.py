@@ -1,0 +1,368 @@
+"""Real events on the shared Kafka topics -> notifications in the test database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from lindung_notifier.consumers import TOPICS, build_consumer
+from lindung_shared.events import DEAD_LETTER_TOPIC, encode_envelope
+from lindung_shared.events import TOPICS as CATALOGUE_TOPICS
+from lindung_shared.events.catalogue import (
+    ExposureDetected,
+    PersonContactChanged,
+    SignInCodeIssued,
+    VenueCrowding,
+    VenueSnapshot,
+    ZoneVisitorAlert,
+    make_event,
+)
+from lindung_shared.kafka import create_producer
+from lindung_shared.testing import unique
+from sqlalchemy import text
+
+
+async def start_at_the_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
+    """Commit the group's offsets at the topics' ends: the shared topics hold everyone's
+    history, and this test wants only its own messages."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(t, p) for t in topics for p in range(CATALOGUE_TOPICS[t].partitions)
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit(dict(ends.items()))
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture(scope="module")
+async def producer(settings) -> AsyncIterator[AIOKafkaProducer]:
+    producer = create_producer(settings.kafka_bootstrap_servers, client_id="notifier-tests")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.fixture(scope="module")
+async def consumer(settings, sessionmaker, producer) -> AsyncIterator[Any]:
+    group = unique("notifier-test")
+    await start_at_the_end(settings.kafka_bootstrap_servers, group, TOPICS)
+    runner = build_consumer(
+        settings, group_id=group, sessionmaker=sessionmaker, dead_letters=producer
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    yield runner
+    stop.set()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(task, timeout=20)
+
+
+async def send(producer: AIOKafkaProducer, event: Any) -> None:
+    from lindung_shared.events.catalogue import spec_for
+
+    await producer.send_and_wait(
+        spec_for(event.type, event.version).topic,
+        value=encode_envelope(event),
+        key=event.key.encode(),
+        headers=[
+            ("event-type", event.type.encode()),
+            ("event-version", str(event.version).encode()),
+        ],
+    )
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 20) -> Any:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the effect did not happen in time")
+        await asyncio.sleep(0.1)
+
+
+async def inbox(sessionmaker, recipient: str) -> list[Any]:
+    async with sessionmaker() as session:
+        return list(
+            await session.execute(
+                text(
+                    "SELECT kind, language, title, body, data, in_inbox, id FROM notifications "
+                    "WHERE recipient = :r ORDER BY seq"
+                ),
+                {"r": recipient},
+            )
+        )
+
+
+async def channels_of(sessionmaker, recipient: str) -> list[tuple[str, str | None]]:
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            text(
+                "SELECT d.channel, d.destination FROM deliveries d JOIN notifications n "
+                "ON n.id = d.notification_id WHERE n.recipient = :r ORDER BY d.channel"
+            ),
+            {"r": recipient},
+        )
+        return [(r[0], r[1]) for r in rows]
+
+
+def exposure(contact: uuid.UUID, *, tz: str = "Asia/Makassar") -> Any:
+    start = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10.00 WITA
+    return make_event(
+        "exposure.detected",
+        ExposureDetected(
+            exposure_id=uuid.uuid4(),
+            case_ref="CASE-7",
+            contact_person_id=contact,
+            venue_id=uuid.uuid4(),
+            venue_name="Pasar Kumbasari",
+            venue_timezone=tz,
+            overlap_start=start,
+            overlap_end=start + timedelta(minutes=50),
+            overlap_minutes=50,
+        ),
+    )
+
+
+async def test_exposure_in_the_person_language_with_venue_time_and_once_on_replay(
+    consumer, producer, sessionmaker
+) -> None:
+    person = uuid.uuid4()
+    await send(
+        producer,
+        make_event(
+            "person.contact_changed",
+            PersonContactChanged(person_id=person, phone_e164="+6281300000001", language="en"),
+        ),
+    )
+
+    async def has_contact() -> bool:
+        async with sessionmaker() as session:
+            found = await session.execute(
+                text("SELECT 1 FROM recipients WHERE subject = :s"), {"s": str(person)}
+            )
+            return found.first() is not None
+
+    await eventually(has_contact)
+    event = exposure(person)
+    await send(producer, event)
+    rows = await eventually(lambda: inbox(sessionmaker, str(person)))
+    kind, language, title, body, data, in_inbox, _ = rows[0]
+    assert (kind, language, in_inbox) == ("exposure", "en", True)
+    assert title == "You were a close contact of a COVID-19 case"
+    assert "from 20 Nov 2026, 10:00 WITA to 20 Nov 2026, 10:50 WITA" in body
+    assert "until 4 Dec 2026" in body
+    assert data["quarantine_until"] == "2026-12-04"
+    assert await channels_of(sessionmaker, str(person)) == [("sms", "+6281300000001")]
+
+    # The same event again (a producer retry, a replay): still one notification.
+    batches = consumer.batches_committed
+    await send(producer, event)
+    await eventually(lambda: asyncio.sleep(0, consumer.batches_committed > batches))
+    assert len(await inbox(sessionmaker, str(person))) == 1
+    assert len(await channels_of(sessionmaker, str(person))) == 1
+
+
+async def test_sign_in_code_goes_by_sms_only_in_the_event_language(
+    consumer, producer, sessionmaker
+) -> None:
+    person = uuid.uuid4()
+    await send(
+        producer,
+        make_event(
+            "sign_in.code_issued",
+            SignInCodeIssued(
+                person_id=person,
+                phone_e164="+6281300000002",
+                code="424242",
+                language="id",
+                expires_at=datetime.now(UTC) + timedelta(minutes=5),
+            ),
+        ),
+    )
+    rows = await eventually(lambda: inbox(sessionmaker, str(person)))
+    kind, language, _, body, _, in_inbox, _ = rows[0]
+    assert (kind, language, in_inbox) == ("sign_in_code", "id", False)
+    assert "424242" in body
+    assert await channels_of(sessionmaker, str(person)) == [("sms", "+6281300000002")]
+
+
+async def test_crowding_goes_to_the_manager_in_the_venue_zone(
+    consumer, producer, sessionmaker
+) -> None:
+    venue_id, manager = uuid.uuid4(), "mgr-" + uuid.uuid4().hex
+    now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    await send(
+        producer,
+        make_event(
+            "venue.registered",
+            VenueSnapshot(
+                venue_id=venue_id,
+                manager_id=manager,
+                name="Mal Jayapura",
+                category="mall",
+                regency_code="9471",
+                timezone="Asia/Jayapura",
+                latitude=-2.5,
+                longitude=140.7,
+                capacity=100,
+                effective_capacity=100,
+                max_stay_minutes=120,
+                updated_at=now,
+            ),
+        ),
+    )
+
+    async def has_venue() -> bool:
+        async with sessionmaker() as session:
+            found = await session.execute(
+                text("SELECT 1 FROM venues WHERE venue_id = :v"), {"v": venue_id}
+            )
+            return found.first() is not None
+
+    await eventually(has_venue)
+    await send(
+        producer,
+        make_event(
+            "venue.crowding",
+            VenueCrowding(
+                venue_id=venue_id,
+                manager_id=manager,
+                venue_name="Mal Jayapura",
+                present=100,
+                capacity=100,
+                threshold_percent=100,
+                at=now,
+            ),
+        ),
+    )
+    rows = await eventually(lambda: inbox(sessionmaker, manager))
+    _, language, title, body, _, _, _ = rows[0]
+    assert language == "id" and title == "Mal Jayapura penuh"
+    assert "pada 25 Nov 2026 12.00 WIT" in body
+    assert await channels_of(sessionmaker, manager) == []  # no device, no phone: inbox only
+
+
+async def dead_letters_for(
+    settings, marker: bytes, group: str, since: dict[TopicPartition, int]
+) -> list[Any]:
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        reader.assign(list(since))
+        for tp, offset in since.items():
+            reader.seek(tp, offset)
+        found = []
+        batch = await reader.getmany(timeout_ms=1000, max_records=1000)
+        for records in batch.values():
+            for r in records:
+                headers = dict(r.headers or ())
+                if (
+                    marker in (r.value or b"")
+                    and headers.get("dlq-consumer-group") == group.encode()
+                ):
+                    found.append((r, headers))
+        return found
+    finally:
+        await reader.stop()
+
+
+async def dead_letter_ends(settings) -> dict[TopicPartition, int]:
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        partitions = [
+            TopicPartition(DEAD_LETTER_TOPIC, p)
+            for p in range(CATALOGUE_TOPICS[DEAD_LETTER_TOPIC].partitions)
+        ]
+        return dict((await reader.end_offsets(partitions)).items())
+    finally:
+        await reader.stop()
+
+
+async def test_bad_events_are_dead_lettered_and_the_rest_goes_on(
+    settings, consumer, producer, sessionmaker
+) -> None:
+    since = await dead_letter_ends(settings)
+    marker = uuid.uuid4().hex
+    person = uuid.uuid4()
+    unknown_type = orjson.dumps(
+        {
+            "id": str(uuid.uuid4()),
+            "type": "exposure.guessed",
+            "version": 1,
+            "occurred_at": "2026-11-25T10:00:00Z",
+            "producer": marker,
+            "key": str(person),
+            "payload": {},
+        }
+    )
+    unknown_version = orjson.dumps(
+        {
+            "id": str(uuid.uuid4()),
+            "type": "exposure.detected",
+            "version": 9,
+            "occurred_at": "2026-11-25T10:00:00Z",
+            "producer": marker,
+            "key": str(person),
+            "payload": {},
+        }
+    )
+    for value, event_type, version in (
+        (unknown_type, b"exposure.guessed", b"1"),
+        (unknown_version, b"exposure.detected", b"9"),
+    ):
+        await producer.send_and_wait(
+            "lindung.exposures",
+            value=value,
+            key=str(person).encode(),
+            headers=[("event-type", event_type), ("event-version", version)],
+        )
+    # A valid event whose template does not exist (no message for a green zone).
+    green = make_event(
+        "zone.visitor_alert",
+        ZoneVisitorAlert(
+            person_id=person,
+            regency_code="5171",
+            level=1,
+            colour="green",
+            last_visit_at=datetime(2026, 11, 24, tzinfo=UTC),
+            changed_at=datetime(2026, 11, 25, tzinfo=UTC),
+        ),
+    )
+    await send(producer, green)
+    # ... and a good one after them, which must still arrive.
+    await send(producer, exposure(person, tz="Asia/Jakarta"))
+    await eventually(lambda: inbox(sessionmaker, str(person)))
+
+    async def three_dead() -> list[Any]:
+        found = await dead_letters_for(settings, marker.encode(), consumer.group_id, since)
+        found += await dead_letters_for(settings, str(green.id).encode(), consumer.group_id, since)
+        return found if len(found) == 3 else []
+
+    found = await eventually(three_dead)
+    reasons = sorted(h["dlq-reason"].decode() for _, h in found)
+    assert reasons == ["unknown-event-type", "unknown-template", "unsupported-event-version"]
+    for record, headers in found:
+        assert headers["dlq-source-topic"] in (b"lindung.exposures", b"lindung.zone-alerts")
+        assert headers["dlq-service"] == b"notifier"
+        assert record.key == str(person).encode()
+    assert [r[0] for r in await inbox(sessionmaker, str(person))] == ["exposure"]
