@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("issuer_certificate_der", sa.LargeBinary(), nullable=True),
         sa.Column("active", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("added_by", sa.Text(), nullable=False),
-        sa.Column("added_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column(
+            "added_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
         sa.CheckConstraint("origin IN ('own', 'foreign')", name=op.f("ck_dcc_signers_origin")),
         sa.CheckConstraint(
             "origin = 'own' OR (private_key_encrypted IS NULL AND NOT active)",
@@ -43,7 +45,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_dcc_signers_kid", "dcc_signers", ["kid"])
     op.create_index(
-        "uq_dcc_signers_active", "dcc_signers", ["origin"], unique=True,
+        "uq_dcc_signers_active",
+        "dcc_signers",
+        ["origin"],
+        unique=True,
         postgresql_where=sa.text("active"),
     )
     op.create_table(
@@ -58,12 +63,29 @@ def upgrade() -> None:
         sa.Column("hc1", sa.Text(), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_dcc_issued_person_id_people"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["record_id"], ["health_records.id"], name=op.f("fk_dcc_issued_record_id_health_records"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["signer_id"], ["dcc_signers.id"], name=op.f("fk_dcc_issued_signer_id_dcc_signers"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["people.id"],
+            name=op.f("fk_dcc_issued_person_id_people"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["health_records.id"],
+            name=op.f("fk_dcc_issued_record_id_health_records"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["signer_id"],
+            ["dcc_signers.id"],
+            name=op.f("fk_dcc_issued_signer_id_dcc_signers"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dcc_issued")),
     )
-    op.create_index("uq_dcc_issued_record_type", "dcc_issued", ["record_id", "certificate_type"], unique=True)
+    op.create_index(
+        "uq_dcc_issued_record_type", "dcc_issued", ["record_id", "certificate_type"], unique=True
+    )
     op.create_index("ix_dcc_issued_person_id", "dcc_issued", ["person_id"])
     op.create_table(
         "dcc_foreign",
@@ -77,8 +99,18 @@ def upgrade() -> None:
         sa.Column("dcc", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attached_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_dcc_foreign_person_id_people"), ondelete="CASCADE"),
+        sa.Column(
+            "attached_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["people.id"],
+            name=op.f("fk_dcc_foreign_person_id_people"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dcc_foreign")),
     )
     op.create_index("uq_dcc_foreign_person_uvci", "dcc_foreign", ["person_id", "uvci"], unique=True)

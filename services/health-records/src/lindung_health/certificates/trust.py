@@ -1,0 +1,273 @@
+"""The trust list of document signer certificates (DSCs), and our own signing keys.
+
+- Our own DSC signs the certificates we issue. In development it is generated on first use
+  under a generated development CSCA; elsewhere it comes from the settings (certificate PEM
+  and encrypted key PEM). Its private key is stored encrypted (PKCS#8, with the
+  ``HEALTH_DCC_SIGNER_KEY_PASSPHRASE`` setting). Rotation makes a new one active; old ones
+  stay in the trust list so that what they signed still verifies.
+- Foreign DSCs are loaded by health officers, so foreign certificates verify offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from lindung_shared.errors import Conflict, Problem, Unprocessable
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lindung_health.certificates import repository
+from lindung_health.certificates.hcert import (
+    KEY_USAGE_OIDS,
+    DocumentSigner,
+    SignerKey,
+    key_id,
+    key_usage_types,
+)
+from lindung_health.certificates.models import DocumentSignerRecord
+from lindung_health.certificates.settings import CertificateSettings
+
+
+class NoDocumentSigner(Problem):
+    status, code, title = 503, "no-document-signer", "No document signer configured"
+
+
+class InvalidSignerCertificate(Unprocessable):
+    code = "invalid-signer-certificate"
+
+
+# --- certificates and keys ------------------------------------------------------------------
+
+
+def parse_certificate(text: str) -> x509.Certificate:
+    """A certificate given as PEM, or as base64 of its DER."""
+    data = text.strip()
+    try:
+        if data.startswith("-----BEGIN"):
+            return x509.load_pem_x509_certificate(data.encode("ascii"))
+        return x509.load_der_x509_certificate(base64.b64decode(data, validate=False))
+    except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
+        raise InvalidSignerCertificate("the certificate is neither PEM nor base64 DER") from exc
+
+
+def subject_country(certificate: x509.Certificate) -> str | None:
+    values = certificate.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
+    return str(values[0].value) if values else None
+
+
+def encrypt_private_key(key: SignerKey, passphrase: str) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode()),
+    )
+
+
+def decrypt_private_key(data: bytes, passphrase: str) -> SignerKey:
+    key = serialization.load_pem_private_key(data, password=passphrase.encode())
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        raise ValueError("a document signer key must be EC or RSA")
+    return key
+
+
+def _name(common_name: str, country: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Lindung (development)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def generate_development_signer(
+    country: str, now: datetime, validity: timedelta
+) -> tuple[DocumentSigner, x509.Certificate]:
+    """A fresh EC P-256 DSC under a fresh development CSCA (never used outside development)."""
+    csca_key = ec.generate_private_key(ec.SECP256R1())
+    csca_name = _name(f"Lindung Development CSCA {country}", country)
+    csca = (
+        x509.CertificateBuilder()
+        .subject_name(csca_name)
+        .issuer_name(csca_name)
+        .public_key(csca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + validity * 2)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(csca_key, hashes.SHA256())
+    )
+    dsc_key = ec.generate_private_key(ec.SECP256R1())
+    usage = [x509.ObjectIdentifier(sorted(oids)[0]) for oids in KEY_USAGE_OIDS.values()]
+    dsc = (
+        x509.CertificateBuilder()
+        .subject_name(_name(f"Lindung Development DSC {now:%Y%m%d%H%M%S}", country))
+        .issuer_name(csca_name)
+        .public_key(dsc_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + validity)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage(usage), critical=False)
+        .sign(csca_key, hashes.SHA256())
+    )
+    return DocumentSigner(dsc, dsc_key), csca
+
+
+def _record_values(
+    certificate: x509.Certificate, *, country: str, origin: str, added_by: str
+) -> dict[str, object]:
+    return {
+        "id": uuid.uuid4(),
+        "kid": key_id(certificate),
+        "country": country,
+        "origin": origin,
+        "certificate_der": certificate.public_bytes(serialization.Encoding.DER),
+        "subject": certificate.subject.rfc4514_string(),
+        "not_before": certificate.not_valid_before_utc,
+        "not_after": certificate.not_valid_after_utc,
+        "key_usage": sorted(key_usage_types(certificate)),
+        "added_by": added_by,
+    }
+
+
+# --- our own signer -------------------------------------------------------------------------
+
+
+@dataclass
+class Keyring:
+    """Decrypted own signing keys, by trust-list id (decrypting is deliberately slow)."""
+
+    settings: CertificateSettings
+    _signers: dict[uuid.UUID, DocumentSigner] = field(default_factory=dict)
+
+    def signer(self, record: DocumentSignerRecord) -> DocumentSigner:
+        found = self._signers.get(record.id)
+        if found is None:
+            if record.private_key_encrypted is None:
+                raise NoDocumentSigner("our document signer has no private key")
+            passphrase = self.settings.signer_key_passphrase.get_secret_value()
+            found = DocumentSigner(
+                x509.load_der_x509_certificate(record.certificate_der),
+                decrypt_private_key(record.private_key_encrypted, passphrase),
+            )
+            self._signers[record.id] = found
+        return found
+
+
+async def _install_own_signer(
+    session: AsyncSession, settings: CertificateSettings, now: datetime, added_by: str
+) -> DocumentSignerRecord:
+    passphrase = settings.signer_key_passphrase.get_secret_value()
+    issuer: x509.Certificate | None = None
+    if settings.signer_certificate_pem and settings.signer_private_key_pem:
+        certificate = x509.load_pem_x509_certificate(settings.signer_certificate_pem.encode())
+        encrypted = settings.signer_private_key_pem.get_secret_value().encode()
+        decrypt_private_key(encrypted, passphrase)  # refuse a key the passphrase does not open
+        existing = await repository.signer_by_certificate(
+            session, certificate.public_bytes(serialization.Encoding.DER)
+        )
+        if existing is not None:
+            await repository.deactivate_own_signers(session)
+            existing.active = True
+            await session.flush()
+            return existing
+    elif settings.is_development:
+        signer, issuer = generate_development_signer(
+            settings.issuer_country, now, timedelta(days=settings.signer_validity_days)
+        )
+        certificate = signer.certificate
+        encrypted = encrypt_private_key(signer.private_key, passphrase)
+    else:
+        raise NoDocumentSigner(
+            "set HEALTH_DCC_SIGNER_CERT_PEM and HEALTH_DCC_SIGNER_KEY_PEM to issue certificates"
+        )
+    await repository.deactivate_own_signers(session)
+    values = _record_values(
+        certificate, country=settings.issuer_country, origin="own", added_by=added_by
+    )
+    values.update(
+        private_key_encrypted=encrypted,
+        active=True,
+        issuer_certificate_der=(
+            issuer.public_bytes(serialization.Encoding.DER) if issuer is not None else None
+        ),
+    )
+    created = await repository.add_signer(session, values)
+    record = await repository.signer(session, created) if created else None
+    if record is None:
+        raise Conflict("this document signer is already in the trust list")
+    return record
+
+
+async def own_signer(
+    session: AsyncSession, settings: CertificateSettings, now: datetime
+) -> DocumentSignerRecord:
+    """Our active document signer; made (development) or installed on first use, and renewed
+    when it has less than a tenth of its life left."""
+    current = await repository.active_own_signer(session)
+    if current is not None and current.not_after - now > _renewal_margin(current):
+        return current
+    await repository.lock_own_signer(session)
+    current = await repository.active_own_signer(session)
+    if current is not None and current.not_after - now > _renewal_margin(current):
+        return current
+    return await _install_own_signer(session, settings, now, added_by="system")
+
+
+def _renewal_margin(record: DocumentSignerRecord) -> timedelta:
+    return (record.not_after - record.not_before) / 10
+
+
+async def rotate_own_signer(
+    session: AsyncSession, settings: CertificateSettings, now: datetime, added_by: str
+) -> DocumentSignerRecord:
+    """Make a new own signer active; the previous ones stay trusted until they expire."""
+    await repository.lock_own_signer(session)
+    return await _install_own_signer(session, settings, now, added_by=added_by)
+
+
+# --- foreign signers and look-ups -----------------------------------------------------------
+
+
+async def add_foreign_signer(
+    session: AsyncSession, certificate: x509.Certificate, country: str, added_by: str
+) -> tuple[DocumentSignerRecord, bool]:
+    """Load a foreign DSC into the trust list; returns it and whether it is new."""
+    if not isinstance(certificate.public_key(), ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise InvalidSignerCertificate("a document signer's key must be EC or RSA")
+    stated = subject_country(certificate)
+    if stated and stated.upper() != country.upper():
+        raise InvalidSignerCertificate(
+            f"the certificate names country {stated}, not {country.upper()}"
+        )
+    values = _record_values(
+        certificate, country=country.upper(), origin="foreign", added_by=added_by
+    )
+    created = await repository.add_signer(session, values)
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    record = await repository.signer_by_certificate(session, der)
+    assert record is not None
+    return record, created is not None
+
+
+async def trusted_certificates(session: AsyncSession, kid: bytes) -> list[x509.Certificate]:
+    """The trusted DSCs with this key id (usually one; 8-byte ids may collide)."""
+    return [
+        x509.load_der_x509_certificate(r.certificate_der)
+        for r in await repository.signers_with_kid(session, kid)
+    ]
