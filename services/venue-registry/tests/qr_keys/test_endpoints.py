@@ -139,3 +139,24 @@ async def test_private_keys_are_encrypted_at_rest(settings, client):
             KeyVault(SecretStr("another-secret")).open(key_id, sealed)
         with pytest.raises(RuntimeError):
             vault.open(key_id + "x", sealed)  # bound to its key id
+
+
+async def test_republish_announces_every_trusted_key(settings, client):
+    from lindung_shared.db import create_engine, create_sessionmaker
+    from lindung_venues.qr_keys import service
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            trusted = {k.key_id: k.status for k in await service.trusted_keys(session)}
+            assert await service.republish(session) == len(trusted)
+            rows = await session.execute(
+                text(
+                    "SELECT key, payload->>'status' FROM outbox WHERE type = 'qr_key.published' "
+                    "ORDER BY id DESC LIMIT :n"
+                ),
+                {"n": len(trusted)},
+            )
+            assert dict(rows.all()) == trusted
+    finally:
+        await engine.dispose()

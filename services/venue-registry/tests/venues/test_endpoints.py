@@ -161,6 +161,8 @@ async def test_patch_changes_only_given_fields(client, manager, create_venue):
     assert updated["timezone"] == "Asia/Makassar"
     assert updated["name"] == venue["name"]
     assert updated["updated_at"] > venue["updated_at"]
+    empty = await client.patch(url, json={}, headers=manager)
+    assert empty.status_code == 200 and empty.json() == updated  # nothing changes, no event
     for bad, kind in (
         ({"capacity": 0}, "validation-error"),
         ({"name": None}, "validation-error"),

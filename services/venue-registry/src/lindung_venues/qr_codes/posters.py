@@ -257,5 +257,5 @@ def png(payload: str, text: PosterText, *, module_px: int = 8) -> bytes:
         y += 28
     centred(y + 10, f"Ref. {text.reference}", small)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()

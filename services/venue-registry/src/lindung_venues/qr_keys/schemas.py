@@ -46,6 +46,24 @@ class QrKeyOut(BaseModel):
 
 
 class QrKeyRetirement(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "retired": {
+                        "key_id": "qr-20261101-0a1b2c3d",
+                        "status": "retired",
+                        "jwk": {**_JWK_EXAMPLE, "kid": "qr-20261101-0a1b2c3d"},
+                        "created_at": "2026-11-01T08:00:00Z",
+                        "retiring_at": "2026-11-25T21:00:00Z",
+                        "retired_at": "2026-12-25T21:00:00Z",
+                    },
+                    "replacement": None,
+                }
+            ]
+        }
+    }
+
     retired: QrKeyOut
     replacement: QrKeyOut | None = Field(
         default=None, description="the new active key, when the retired key was the active one"

@@ -123,3 +123,14 @@ async def trusted_keys(session: AsyncSession) -> Sequence[QrSigningKey]:
 
 async def all_keys(session: AsyncSession) -> Sequence[QrSigningKey]:
     return await QrKeyRepository(session).all()
+
+
+async def republish(session: AsyncSession) -> int:
+    """Announce every trusted key again (consumers upsert keys, so this is idempotent)."""
+    now = utcnow()
+    keys = await trusted_keys(session)
+    await outbox.add_events(
+        session,
+        [_published(k, "active" if k.status == "active" else "retiring", now) for k in keys],
+    )
+    return len(keys)

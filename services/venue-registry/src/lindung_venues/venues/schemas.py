@@ -161,6 +161,10 @@ class VenueOut(BaseModel):
 
 
 class VenuePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "total": 0, "limit": 50, "offset": 0}]}
+    )
+
     items: list[VenueOut]
     total: int
     limit: int

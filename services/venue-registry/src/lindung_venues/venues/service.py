@@ -129,6 +129,8 @@ async def update(
     ensure_owner(manager, venue)
     ensure_active(venue)
     given = patch.model_fields_set
+    if not given:
+        return venue
     if "regency_code" in given and patch.regency_code is not None:
         check_regency(regencies, patch.regency_code)
     latitude = patch.latitude if patch.latitude is not None else venue.latitude

@@ -48,6 +48,10 @@ class ZoneOut(BaseModel):
 
 
 class ZonePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "total": 0, "limit": 100, "offset": 0}]}
+    )
+
     items: list[ZoneOut]
     total: int
     limit: int
@@ -55,6 +59,22 @@ class ZonePage(BaseModel):
 
 
 class ZoneChangeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "regency_code": "3171",
+                    "level": 4,
+                    "colour": "red",
+                    "previous_level": 3,
+                    "note": "PPKM level 4 from 3 July",
+                    "changed_at": "2026-11-25T21:00:00Z",
+                    "changed_by": "officer-7",
+                }
+            ]
+        }
+    )
+
     regency_code: str
     level: int
     colour: Colour
@@ -65,6 +85,10 @@ class ZoneChangeOut(BaseModel):
 
 
 class ZoneHistoryPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "total": 0, "limit": 100, "offset": 0}]}
+    )
+
     items: list[ZoneChangeOut]
     total: int
     limit: int
