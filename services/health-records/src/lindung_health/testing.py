@@ -11,6 +11,7 @@ from lindung_health.feeds.codes import CVX, INTERPRETATION, LOINC, NIK_SYSTEM, S
 from lindung_health.people.nik import Sex, nik_for
 
 _counter = itertools.count(1)
+VACCINATION_ID_SYSTEM = "https://sehatindonesiaku.kemkes.go.id/vaccination"
 
 
 def new_nik(
@@ -37,7 +38,7 @@ def immunization(
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Immunization",
-        "identifier": [{"system": "https://sehatindonesiaku.kemkes.go.id/vaccination", "value": ident}],
+        "identifier": [{"system": VACCINATION_ID_SYSTEM, "value": ident}],
         "status": status,
         "vaccineCode": {"coding": [{"system": system, "code": code}]},
         "patient": {"identifier": {"system": NIK_SYSTEM, "value": nik}},

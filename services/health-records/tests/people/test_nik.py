@@ -14,7 +14,11 @@ REGIONS = RegionCodes()
 REGENCIES = sorted(official_regions()[1])
 
 valid_niks = st.builds(
-    lambda regency, district, born, sex, serial: (nik_for(regency, f"{district:02d}", born, sex, serial), born, sex),
+    lambda regency, district, born, sex, serial: (
+        nik_for(regency, f"{district:02d}", born, sex, serial),
+        born,
+        sex,
+    ),
     st.sampled_from(REGENCIES),
     st.integers(1, 99),
     st.dates(min_value=date(1927, 1, 1), max_value=TODAY),
@@ -91,4 +95,6 @@ def test_operator_supplied_codes_extend_the_list() -> None:
     nik = nik_for("9301", "01", date(2000, 1, 2), "M", 5)
     with pytest.raises(InvalidNik):
         parse_nik(nik, REGIONS, today=TODAY)
-    assert parse_nik(nik, RegionCodes.from_setting("9301, 9302"), today=TODAY).regency_code == "9301"
+    assert (
+        parse_nik(nik, RegionCodes.from_setting("9301, 9302"), today=TODAY).regency_code == "9301"
+    )

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lindung_health.screening.rules import (
     ExposureRecord,
+    LabTest,
     Rule,
     RuleParameters,
-    LabTest,
     Vaccination,
     decide,
 )
@@ -26,7 +26,14 @@ def at(days: float) -> datetime:
 
 
 def colour(**kwargs):  # type: ignore[no-untyped-def]
-    defaults = {"birth_date": ADULT, "vaccinations": [], "tests": [], "exposures": [], "rule": RULE, "now": NOW}
+    defaults = {
+        "birth_date": ADULT,
+        "vaccinations": [],
+        "tests": [],
+        "exposures": [],
+        "rule": RULE,
+        "now": NOW,
+    }
     return decide(**{**defaults, **kwargs})
 
 
@@ -34,9 +41,18 @@ def test_vaccination_colours() -> None:
     assert colour().colour == Colour.RED
     assert colour(vaccinations=[Vaccination(at(-60))]).colour == Colour.YELLOW
     full = colour(vaccinations=[Vaccination(at(-60)), Vaccination(at(-30))])
-    assert (full.colour, full.reasons, full.valid_until) == (Colour.GREEN, ("fully_vaccinated",), None)
+    assert (full.colour, full.reasons, full.valid_until) == (
+        Colour.GREEN,
+        ("fully_vaccinated",),
+        None,
+    )
     # two feeds reporting the same jab count once; a stated dose number counts
-    assert colour(vaccinations=[Vaccination(at(-30)), Vaccination(at(-30) + timedelta(hours=1))]).colour == Colour.YELLOW
+    assert (
+        colour(
+            vaccinations=[Vaccination(at(-30)), Vaccination(at(-30) + timedelta(hours=1))]
+        ).colour
+        == Colour.YELLOW
+    )
     assert colour(vaccinations=[Vaccination(at(-30), dose_number=2)]).colour == Colour.GREEN
     booster = colour(vaccinations=[Vaccination(at(-90)), Vaccination(at(-60)), Vaccination(at(-5))])
     assert booster.reasons == ("fully_vaccinated", "booster")
@@ -88,10 +104,17 @@ def test_children_under_twelve_are_exempt_until_their_birthday() -> None:
 
 moments = st.floats(min_value=-40, max_value=0).map(at)
 tests_st = st.lists(
-    st.builds(LabTest, moments, st.sampled_from(["pcr", "antigen"]), st.sampled_from(["positive", "negative"])),
+    st.builds(
+        LabTest,
+        moments,
+        st.sampled_from(["pcr", "antigen"]),
+        st.sampled_from(["positive", "negative"]),
+    ),
     max_size=4,
 )
-vaccinations_st = st.lists(st.builds(Vaccination, moments, st.none() | st.integers(1, 3)), max_size=4)
+vaccinations_st = st.lists(
+    st.builds(Vaccination, moments, st.none() | st.integers(1, 3)), max_size=4
+)
 exposures_st = st.lists(st.builds(ExposureRecord, moments), max_size=3)
 params_st = st.builds(
     RuleParameters,
@@ -109,13 +132,20 @@ births = st.dates(min_value=date(1930, 1, 1), max_value=date(2026, 11, 1))
 
 @settings(max_examples=200, deadline=None)
 @given(births, vaccinations_st, tests_st, exposures_st, params_st)
-def test_confirmed_case_inside_isolation_is_always_black(born, vaccinations, tests, exposures, params) -> None:  # type: ignore[no-untyped-def]
+def test_confirmed_case_inside_isolation_is_always_black(
+    born, vaccinations, tests, exposures, params
+) -> None:  # type: ignore[no-untyped-def]
     rule = Rule("r", params)
-    result = colour(birth_date=born, vaccinations=vaccinations, tests=tests, exposures=exposures, rule=rule)
+    result = colour(
+        birth_date=born, vaccinations=vaccinations, tests=tests, exposures=exposures, rule=rule
+    )
     for t in tests:
-        inside = t.result == "positive" and t.sampled_at <= NOW < t.sampled_at + timedelta(days=params.isolation_days)
+        inside = t.result == "positive" and t.sampled_at <= NOW < t.sampled_at + timedelta(
+            days=params.isolation_days
+        )
         released = any(
-            o.result == "negative" and o.test_type == "pcr" and t.sampled_at < o.sampled_at <= NOW for o in tests
+            o.result == "negative" and o.test_type == "pcr" and t.sampled_at < o.sampled_at <= NOW
+            for o in tests
         )
         if inside and not released:
             assert result.colour == Colour.BLACK
@@ -124,9 +154,17 @@ def test_confirmed_case_inside_isolation_is_always_black(born, vaccinations, tes
 
 @settings(max_examples=200, deadline=None)
 @given(births, vaccinations_st, tests_st, exposures_st, params_st, st.floats(0, 1))
-def test_decision_holds_until_valid_until(born, vaccinations, tests, exposures, params, fraction) -> None:  # type: ignore[no-untyped-def]
+def test_decision_holds_until_valid_until(
+    born, vaccinations, tests, exposures, params, fraction
+) -> None:  # type: ignore[no-untyped-def]
     rule = Rule("r", params)
-    kwargs = {"birth_date": born, "vaccinations": vaccinations, "tests": tests, "exposures": exposures, "rule": rule}
+    kwargs = {
+        "birth_date": born,
+        "vaccinations": vaccinations,
+        "tests": tests,
+        "exposures": exposures,
+        "rule": rule,
+    }
     first = colour(**kwargs)
     horizon = first.valid_until or at(60)
     assert horizon > NOW
@@ -148,12 +186,16 @@ def test_more_doses_never_make_the_colour_worse(born, vaccinations, tests, extra
 
 @settings(max_examples=100, deadline=None)
 @given(births, vaccinations_st, tests_st, exposures_st)
-def test_exposure_inside_quarantine_without_release_test_is_black(born, vaccinations, tests, exposures) -> None:  # type: ignore[no-untyped-def]
+def test_exposure_inside_quarantine_without_release_test_is_black(
+    born, vaccinations, tests, exposures
+) -> None:  # type: ignore[no-untyped-def]
     result = colour(birth_date=born, vaccinations=vaccinations, tests=tests, exposures=exposures)
     if not exposures:
         return
     last = max(e.last_exposure_at for e in exposures)
-    in_window = NOW < last + timedelta(days=14)
-    released = any(t.result == "negative" and last + timedelta(days=5) <= t.sampled_at <= NOW for t in tests)
+    in_window = last + timedelta(days=14) > NOW
+    released = any(
+        t.result == "negative" and last + timedelta(days=5) <= t.sampled_at <= NOW for t in tests
+    )
     if in_window and not released:
         assert result.colour == Colour.BLACK and "quarantine" in result.reasons

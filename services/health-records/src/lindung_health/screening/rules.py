@@ -111,9 +111,7 @@ def _birthday(born: date, years: int) -> datetime:
     return datetime.combine(day, time(), JAKARTA)
 
 
-def isolation_until(
-    tests: Sequence[LabTest], p: RuleParameters, now: datetime
-) -> datetime | None:
+def isolation_until(tests: Sequence[LabTest], p: RuleParameters, now: datetime) -> datetime | None:
     """End of the isolation in force at ``now`` (None: not isolating)."""
     end: datetime | None = None
     for test in tests:

@@ -25,9 +25,9 @@ from lindung_health.screening import repository
 from lindung_health.screening.rules import (
     Decision,
     ExposureRecord,
+    LabTest,
     Rule,
     RuleParameters,
-    LabTest,
     Vaccination,
     decide,
 )
