@@ -18,6 +18,7 @@ async def test_register_returns_the_venue_with_derived_timezone(
     assert venue["manager_id"] == manager_id
     assert venue["timezone"] == "Asia/Jakarta"
     assert venue["regency_name"] == "KOTA JAKARTA SELATAN"
+    assert venue["province_name"] == "DKI JAKARTA"
     assert venue["max_stay_minutes"] == 240
     assert venue["effective_capacity"] == venue["capacity"] == 8000
     assert venue["status"] == "active"

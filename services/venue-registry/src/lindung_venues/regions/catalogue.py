@@ -40,8 +40,15 @@ def timezone_of_province(province_code: str) -> Timezone:
 
 
 class RegencyCatalogue:
-    def __init__(self, regencies: Iterable[Regency]) -> None:
+    def __init__(
+        self, regencies: Iterable[Regency], provinces: Mapping[str, str] | None = None
+    ) -> None:
         self._by_code: dict[str, Regency] = {r.code: r for r in regencies}
+        self._provinces: dict[str, str] = dict(provinces or {})
+
+    def province_name(self, province_code: str) -> str | None:
+        """The province's name; None for a province newer than the shipped list."""
+        return self._provinces.get(province_code)
 
     def __len__(self) -> int:
         return len(self._by_code)
@@ -62,11 +69,21 @@ class RegencyCatalogue:
 
     @classmethod
     def load(cls, extra_csv: Path | None = None) -> RegencyCatalogue:
-        shipped = resources.files("lindung_venues") / "data" / "regencies.csv"
-        regencies = list(_parse(shipped.read_text(encoding="utf-8"), "shipped regencies.csv"))
+        data = resources.files("lindung_venues") / "data"
+        provinces = _parse_provinces(data.joinpath("provinces.csv").read_text(encoding="utf-8"))
+        shipped = data.joinpath("regencies.csv").read_text(encoding="utf-8")
+        regencies = _parse(shipped, "shipped regencies.csv")
+        unknown = sorted({r.province_code for r in regencies} - provinces.keys())
+        if unknown:
+            raise ValueError(f"shipped regencies name unknown provinces: {unknown}")
         if extra_csv is not None:
             regencies += _parse(extra_csv.read_text(encoding="utf-8"), str(extra_csv))
-        return cls(regencies)
+        return cls(regencies, provinces)
+
+
+def _parse_provinces(text: str) -> dict[str, str]:
+    rows = (row for row in csv.reader(text.splitlines()) if len(row) >= 2)
+    return {code.strip(): name.strip() for code, name, *_ in rows}
 
 
 def _parse(text: str, source: str) -> list[Regency]:

@@ -33,6 +33,7 @@ def venue_out(venue: Venue, regencies: RegencyCatalogue) -> VenueOut:
         {
             **{c: getattr(venue, c) for c in VenueOut.model_fields if hasattr(venue, c)},
             "regency_name": regency.name if regency else None,
+            "province_name": regencies.province_name(venue.regency_code[:2]),
         }
     )
 

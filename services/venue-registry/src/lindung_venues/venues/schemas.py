@@ -127,6 +127,7 @@ class VenueOut(BaseModel):
     address: str
     regency_code: str
     regency_name: str | None
+    province_name: str | None = Field(description="null for a province newer than the list")
     timezone: IndonesianTimezone
     latitude: float
     longitude: float
@@ -148,6 +149,7 @@ class VenueOut(BaseModel):
                     "id": "6f1c1a8e-4c0e-4b7c-9a53-2f4b3f0d9e11",
                     "manager_id": "manager-42",
                     "regency_name": "KOTA JAKARTA SELATAN",
+                    "province_name": "DKI JAKARTA",
                     "timezone": "Asia/Jakarta",
                     "effective_capacity": 4000,
                     "status": "active",
