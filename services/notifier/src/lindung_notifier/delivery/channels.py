@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import httpx
+import orjson
 from pydantic import SecretStr
 
 from lindung_notifier.metrics import GATEWAY_SECONDS
@@ -79,9 +80,10 @@ class HttpChannel:
         try:
             response = await self.client.post(
                 self.url,
-                json=self.payload(message),
+                content=orjson.dumps(self.payload(message)),
                 headers={
                     "Authorization": f"Bearer {self.token.get_secret_value()}",
+                    "Content-Type": "application/json",
                     "Idempotency-Key": str(message.delivery_id),
                 },
                 timeout=self.timeout,
