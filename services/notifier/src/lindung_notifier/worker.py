@@ -47,7 +47,14 @@ def build(settings: Settings) -> Callable[[WorkerContext], Sequence[Task]]:
 
 def main() -> None:
     settings = Settings()
-    asyncio.run(run_worker(settings, build(settings), metrics_port=settings.worker_metrics_port))
+    asyncio.run(
+        run_worker(
+            settings,
+            build(settings),
+            relay=False,  # the notifier publishes no events
+            metrics_port=settings.worker_metrics_port,
+        )
+    )
 
 
 if __name__ == "__main__":
