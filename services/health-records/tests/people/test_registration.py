@@ -130,3 +130,33 @@ async def test_me_endpoints_need_a_citizen_token(client, settings) -> None:
     assert (await client.get("/v1/people/me/status", headers=officer)).status_code == 403
     stranger = bearer(settings, "citizen", "5b0a4c2e-3f9b-4d6e-9a51-2f8f6f1d7c10")
     assert (await client.get("/v1/people/me/status", headers=stranger)).status_code == 404
+
+
+async def test_concurrent_registrations_of_one_nik_make_one_person(client) -> None:
+    import asyncio
+
+    nik, born = new_nik()
+    body = {"nik": nik, "name": "Twin", "birth_date": born.isoformat(), "phone": "+6281377776666"}
+    responses = await asyncio.gather(*(client.post("/v1/people", json=body) for _ in range(4)))
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
+    assert len({r.json()["person_id"] for r in responses}) == 1
+
+
+async def test_a_positive_received_before_registration_confirms_a_case_at_registration(
+    client, people, feed_headers, sessionmaker
+) -> None:
+    from lindung_health.testing import observation
+
+    nik, born = new_nik()
+    positive = observation(nik, ident=f"early-{nik}", when=datetime.now(UTC) - timedelta(days=1))
+    await client.post("/v1/feeds/fhir", headers=feed_headers, json=bundle(positive))
+    person = await people.register(nik=nik, birth_date=born)
+    assert (await people.status(person))["reasons"] == ["isolation"]
+    async with sessionmaker() as session:
+        cases = (
+            await session.execute(
+                text("SELECT count(*) FROM outbox WHERE type = 'case.confirmed' AND key = :k"),
+                {"k": person["person_id"]},
+            )
+        ).scalar_one()
+    assert cases == 1

@@ -115,10 +115,15 @@ async def records_of(session: AsyncSession, person_id: uuid.UUID) -> Sequence[He
         select(HealthRecord)
         .where(HealthRecord.person_id == person_id)
         .order_by(HealthRecord.occurred_at)
+        .execution_options(populate_existing=True)  # rows may have been updated in bulk
     )
     return (await session.execute(stmt)).scalars().all()
 
 
 async def active_exposures(session: AsyncSession, person_id: uuid.UUID) -> Sequence[Exposure]:
-    stmt = select(Exposure).where(Exposure.person_id == person_id, Exposure.retracted_at.is_(None))
+    stmt = (
+        select(Exposure)
+        .where(Exposure.person_id == person_id, Exposure.retracted_at.is_(None))
+        .execution_options(populate_existing=True)
+    )
     return (await session.execute(stmt)).scalars().all()

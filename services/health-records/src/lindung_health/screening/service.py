@@ -49,8 +49,10 @@ async def rule_in_force(session: AsyncSession, now: datetime) -> Rule:
 def decision_inputs(
     records: Sequence[HealthRecord], exposures: Sequence[Exposure]
 ) -> tuple[list[Vaccination], list[LabTest], list[ExposureRecord]]:
+    # A record cannot describe something after we received it: clamping to the receipt time
+    # keeps a clock a few minutes fast elsewhere from hiding a result until nobody recomputes.
     vaccinations = [
-        Vaccination(r.occurred_at, r.dose_number)
+        Vaccination(min(r.occurred_at, r.updated_at), r.dose_number)
         for r in records
         if r.kind == "vaccination"
         and not r.retracted
@@ -58,7 +60,7 @@ def decision_inputs(
         and r.occurred_at is not None
     ]
     tests = [
-        LabTest(r.occurred_at, r.test_type, r.result)  # type: ignore[arg-type]
+        LabTest(min(r.occurred_at, r.updated_at), r.test_type, r.result)  # type: ignore[arg-type]
         for r in records
         if r.kind == "test"
         and not r.retracted
@@ -66,7 +68,7 @@ def decision_inputs(
         and r.test_type in ("pcr", "antigen")
         and r.result in ("positive", "negative")
     ]
-    contacts = [ExposureRecord(e.overlap_end) for e in exposures]
+    contacts = [ExposureRecord(min(e.overlap_end, e.received_at)) for e in exposures]
     return vaccinations, tests, contacts
 
 
