@@ -146,3 +146,15 @@ async def test_qr_endpoints_need_a_token(client, manager, create_venue):
     url = f"/v1/venues/{venue['id']}/qr-codes"
     assert (await client.post(url, json={"entrance": "Main lobby"})).status_code == 401
     assert (await client.get(url)).status_code == 401
+
+
+async def test_concurrent_issues_for_one_entrance_give_one_code(client, manager, create_venue):
+    import asyncio
+
+    venue = await create_venue(manager)
+    url = f"/v1/venues/{venue['id']}/qr-codes"
+    responses = await asyncio.gather(
+        *(client.post(url, json={"entrance": "Main lobby"}, headers=manager) for _ in range(5))
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409, 409]
+    assert len((await client.get(url, headers=manager)).json()) == 1

@@ -145,3 +145,23 @@ async def test_zone_bad_input_and_roles(client, officer, manager, token):
         headers=manager,
     )
     assert by_manager.status_code == 403
+
+
+async def test_level_change_racing_registrations_leaves_no_stale_capacity(
+    client, manager, officer, create_venue
+):
+    import asyncio
+
+    surabaya = {"regency_code": "3578", "latitude": -7.2575, "longitude": 112.7521}
+    rule = {"level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25}
+    assert (
+        await client.put("/v1/capacity-rules/mall", json=rule, headers=officer)
+    ).status_code == 200
+    results = await asyncio.gather(
+        *(create_venue(manager, category="mall", capacity=400, **surabaya) for _ in range(6)),
+        client.put("/v1/zones/3578", json={"level": 4}, headers=officer),
+    )
+    assert results[-1].status_code == 200
+    for venue in results[:-1]:
+        now = (await client.get(f"/v1/venues/{venue['id']}", headers=manager)).json()
+        assert now["effective_capacity"] == 100, now
