@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import base45
 import cbor2
@@ -13,7 +15,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from lindung_health.certificates import hcert
 from lindung_health.certificates.hcert import DocumentSigner, Reason
 from lindung_health.certificates.issuing import Holder, holder_matches, standardised_name
@@ -21,7 +22,7 @@ from lindung_health.certificates.trust import generate_development_signer
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
-DCC = {
+DCC: dict[str, Any] = {
     "ver": "1.3.0",
     "nam": {"fn": "Sari", "fnt": "SARI"},
     "dob": "1990-04-01",
@@ -66,7 +67,7 @@ def signer() -> DocumentSigner:
     return generate_development_signer("ID", NOW - timedelta(days=1), timedelta(days=365))[0]
 
 
-def _issue(signer: DocumentSigner, dcc: dict[str, object] = DCC, **times: datetime) -> str:
+def _issue(signer: DocumentSigner, dcc: dict[str, Any] = DCC, **times: datetime) -> str:
     return hcert.encode(
         dcc,
         signer=signer,
@@ -126,7 +127,9 @@ def test_round_trip_ps256_with_rsa_signer() -> None:
     ],
     ids=["prefix", "base45", "zlib", "cbor", "cose-structure"],
 )
-def test_each_decoding_step_has_its_reason(signer: DocumentSigner, mangle, reason) -> None:
+def test_each_decoding_step_has_its_reason(
+    signer: DocumentSigner, mangle: Callable[[str], str], reason: Reason
+) -> None:
     result = _verify(mangle(_issue(signer)), signer)
     assert (result.valid, result.reason) == (False, reason)
 
@@ -171,7 +174,7 @@ def test_key_usage_restricts_the_certificate_type() -> None:
 
 
 def test_schema_and_value_set_problems_are_reported(signer: DocumentSigner) -> None:
-    bad = {**DCC, "dob": "1815-01-01", "v": [{**DCC["v"][0], "mp": "Snake-Oil"}]}  # type: ignore[dict-item]
+    bad = {**DCC, "dob": "1815-01-01", "v": [{**DCC["v"][0], "mp": "Snake-Oil"}]}
     result = _verify(_issue(signer, bad), signer)
     assert result.reason == Reason.SCHEMA
     assert "dob" in result.detail and "v[0].mp" in result.detail

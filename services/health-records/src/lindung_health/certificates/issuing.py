@@ -96,9 +96,8 @@ class Draft:
 
     @property
     def fingerprint(self) -> str:
-        canonical = json.dumps(
-            {"dcc": self.dcc, "exp": self.expires_at.isoformat()}, sort_keys=True
-        )
+        """Of the content only: a certificate is re-signed when what it says changes."""
+        canonical = json.dumps(self.dcc, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

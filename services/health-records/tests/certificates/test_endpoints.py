@@ -1,0 +1,413 @@
+"""The certificate endpoints through HTTP, on a fresh migrated database."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from lindung_health.certificates import hcert
+from lindung_health.certificates.qr import qr_png, read_qr
+from lindung_health.certificates.status import foreign_decision_inputs
+from lindung_health.certificates.trust import generate_development_signer
+from lindung_health.settings import Settings
+from lindung_shared.testing import bearer as headers_for
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+PersonFactory = Callable[..., Awaitable[uuid.UUID]]
+RecordFactory = Callable[..., Awaitable[uuid.UUID]]
+
+VECTORS = Path(__file__).resolve().parents[4] / ".." / "shared" / "data" / "eu-dcc-testdata"
+CVX = "http://hl7.org/fhir/sid/cvx"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _foreign_signer(country: str = "AT") -> hcert.DocumentSigner:
+    return generate_development_signer(country, _now() - timedelta(days=1), timedelta(days=60))[0]
+
+
+def _pem(signer: hcert.DocumentSigner) -> str:
+    return signer.certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _foreign_vaccination(signer: hcert.DocumentSigner, fnt: str, dob: str, ci: str) -> str:
+    dcc = {
+        "ver": "1.3.0",
+        "nam": {"fnt": fnt},
+        "dob": dob,
+        "v": [
+            {
+                "tg": "840539006",
+                "vp": "1119349007",
+                "mp": "EU/1/20/1528",
+                "ma": "ORG-100030215",
+                "dn": 2,
+                "sd": 2,
+                "dt": "2021-06-01",
+                "co": "AT",
+                "is": "Ministry of Health, Austria",
+                "ci": ci,
+            }
+        ],
+    }
+    now = _now()
+    return hcert.encode(
+        dcc, signer=signer, issuer="AT", issued_at=now, expires_at=now + timedelta(days=30)
+    )
+
+
+async def _trust(
+    client: httpx.AsyncClient, settings: Settings, signer: hcert.DocumentSigner
+) -> None:
+    response = await client.post(
+        "/v1/trust-list",
+        json={"certificate": _pem(signer), "country": "AT"},
+        headers=headers_for(settings, "health_officer", "officer-1"),
+    )
+    assert response.status_code in (200, 201), response.text
+
+
+# --- trust list -----------------------------------------------------------------------------
+
+
+async def test_officer_loads_a_foreign_signer_and_the_public_sees_it(
+    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+) -> None:
+    signer = _foreign_signer()
+    body = {
+        "certificate": base64.b64encode(
+            signer.certificate.public_bytes(serialization.Encoding.DER)
+        ).decode(),
+        "country": "at",
+    }
+    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+
+    created = await certificate_client.post("/v1/trust-list", json=body, headers=officer)
+    assert created.status_code == 201, created.text
+    entry = created.json()
+    assert entry["kid"] == hcert.kid_text(signer.kid)
+    assert entry["country"] == "AT" and entry["origin"] == "foreign" and not entry["active"]
+    assert sorted(entry["key_usage"]) == ["recovery", "test", "vaccination"]
+
+    again = await certificate_client.post("/v1/trust-list", json=body, headers=officer)
+    assert again.status_code == 200 and again.json()["id"] == entry["id"]
+
+    public = await certificate_client.get("/v1/trust-list", params={"country": "AT"})
+    assert public.status_code == 200
+    assert entry["kid"] in {e["kid"] for e in public.json()}
+
+
+async def test_only_officers_load_signers_and_garbage_is_refused(
+    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+) -> None:
+    body = {"certificate": _pem(_foreign_signer()), "country": "AT"}
+    citizen = headers_for(certificate_settings, "citizen")
+    assert (await certificate_client.post("/v1/trust-list", json=body)).status_code == 401
+    assert (
+        await certificate_client.post("/v1/trust-list", json=body, headers=citizen)
+    ).status_code == 403
+    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    bad = await certificate_client.post(
+        "/v1/trust-list",
+        json={"certificate": "bm90IGEgY2VydGlmaWNhdGUgYXQgYWxsLCBzb3JyeQ==", "country": "AT"},
+        headers=officer,
+    )
+    assert bad.status_code == 422
+    wrong_country = await certificate_client.post(
+        "/v1/trust-list", json={**body, "country": "DE"}, headers=officer
+    )
+    assert wrong_country.status_code == 422
+    assert "AT" in wrong_country.json()["detail"]
+
+
+# --- a citizen's own certificates ----------------------------------------------------------
+
+
+async def test_citizen_gets_signed_certificates_from_their_records(
+    certificate_client: httpx.AsyncClient,
+    certificate_settings: Settings,
+    make_person: PersonFactory,
+    add_record: RecordFactory,
+) -> None:
+    person = await make_person(name="Budi Santoso", birth_date=date(1985, 7, 13))
+    now = _now()
+    await add_record(
+        person,
+        "vaccination",
+        now - timedelta(days=200),
+        vaccine_system=CVX,
+        vaccine_code="511",
+        dose_number=1,
+    )
+    await add_record(
+        person,
+        "vaccination",
+        now - timedelta(days=170),
+        vaccine_system=CVX,
+        vaccine_code="511",
+        dose_number=2,
+    )
+    unspecified = await add_record(
+        person,
+        "vaccination",
+        now - timedelta(days=20),
+        vaccine_system=CVX,
+        vaccine_code="213",
+        dose_number=3,
+    )
+    await add_record(person, "test", now - timedelta(hours=5), test_type="pcr", result="negative")
+    await add_record(person, "test", now - timedelta(days=30), test_type="pcr", result="positive")
+    citizen = headers_for(certificate_settings, "citizen", str(person))
+
+    response = await certificate_client.get("/v1/people/me/certificates", headers=citizen)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    kinds = sorted(c["certificate_type"] for c in body["certificates"])
+    assert kinds == ["recovery", "test", "vaccination", "vaccination"]
+    assert [s["record_id"] for s in body["skipped"]] == [str(unspecified)]
+
+    verifier = headers_for(certificate_settings, "venue_manager", "manager-1")
+    for certificate in body["certificates"]:
+        assert certificate["hc1"].startswith("HC1:")
+        checked = await certificate_client.post(
+            "/v1/certificates/verify", json={"hc1": certificate["hc1"]}, headers=verifier
+        )
+        result = checked.json()
+        assert (result["valid"], result["reason"]) == (True, "valid"), result
+        assert result["content"]["nam"] == {"fn": "Budi Santoso", "fnt": "BUDI<SANTOSO"}
+        assert result["content"]["dob"] == "1985-07-13"
+        assert result["issuer_country"] == "ID" and result["signer"]["country"] == "ID"
+    doses = sorted(c["content"]["v"][0]["dn"] for c in body["certificates"] if "v" in c["content"])
+    assert doses == [1, 2]
+
+    # asking again returns the same signed certificates (not a new signature each time)
+    again = (await certificate_client.get("/v1/people/me/certificates", headers=citizen)).json()
+    assert {c["hc1"] for c in again["certificates"]} == {c["hc1"] for c in body["certificates"]}
+
+    first = body["certificates"][0]
+    png = await certificate_client.get(first["qr_png_url"], headers=citizen)
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert read_qr(png.content) == first["hc1"]
+    svg = await certificate_client.get(first["qr_svg_url"], headers=citizen)
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in svg.content
+
+    someone_else = headers_for(certificate_settings, "citizen", str(await make_person()))
+    assert (
+        await certificate_client.get(first["qr_png_url"], headers=someone_else)
+    ).status_code == 404
+
+    own = [
+        e for e in (await certificate_client.get("/v1/trust-list")).json() if e["origin"] == "own"
+    ]
+    assert [e["kid"] for e in own if e["active"]] == [first["kid"]]
+
+
+async def test_certificates_need_a_citizen_token(
+    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+) -> None:
+    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    assert (await certificate_client.get("/v1/people/me/certificates")).status_code == 401
+    assert (
+        await certificate_client.get("/v1/people/me/certificates", headers=officer)
+    ).status_code == 403
+
+
+async def test_rotation_keeps_old_certificates_valid_and_signs_new_ones_with_the_new_key(
+    certificate_client: httpx.AsyncClient,
+    certificate_settings: Settings,
+    make_person: PersonFactory,
+    add_record: RecordFactory,
+) -> None:
+    person = await make_person()
+    await add_record(
+        person,
+        "vaccination",
+        _now() - timedelta(days=60),
+        vaccine_system=CVX,
+        vaccine_code="208",
+        dose_number=1,
+    )
+    citizen = headers_for(certificate_settings, "citizen", str(person))
+    before = (await certificate_client.get("/v1/people/me/certificates", headers=citizen)).json()
+    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+
+    rotated = await certificate_client.post("/v1/trust-list/own/rotate", headers=officer)
+    assert rotated.status_code == 201, rotated.text
+    assert rotated.json()["active"] and rotated.json()["kid"] != before["certificates"][0]["kid"]
+
+    after = (await certificate_client.get("/v1/people/me/certificates", headers=citizen)).json()
+    assert after["certificates"][0]["kid"] == rotated.json()["kid"]
+    verifier = headers_for(certificate_settings, "service", "border-gate")
+    for hc1 in (before["certificates"][0]["hc1"], after["certificates"][0]["hc1"]):
+        result = (
+            await certificate_client.post(
+                "/v1/certificates/verify", json={"hc1": hc1}, headers=verifier
+            )
+        ).json()
+        assert result["valid"], result
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+async def test_verify_answers_with_the_failing_step(
+    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+) -> None:
+    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    untrusted = _foreign_vaccination(_foreign_signer(), "SARI", "1990-04-01", "URN:UVCI:01:AT:X1")
+
+    async def verify(hc1: str) -> dict[str, object]:
+        response = await certificate_client.post(
+            "/v1/certificates/verify", json={"hc1": hc1}, headers=officer
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, object] = response.json()
+        return result
+
+    assert (await verify("HC2:ABC"))["reason"] == "bad-prefix"
+    assert (await verify("HC1:a"))["reason"] == "base45"
+    unknown = await verify(untrusted)
+    assert (unknown["valid"], unknown["reason"]) == (False, "unknown-kid")
+    assert unknown["content"]["nam"] == {"fnt": "SARI"}  # type: ignore[index]
+
+
+async def test_verify_is_for_verifiers_only(
+    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+) -> None:
+    citizen = headers_for(certificate_settings, "citizen")
+    body = {"hc1": "HC1:abc"}
+    assert (await certificate_client.post("/v1/certificates/verify", json=body)).status_code == 401
+    response = await certificate_client.post("/v1/certificates/verify", json=body, headers=citizen)
+    assert response.status_code == 403
+
+
+async def test_verify_reads_the_qr_from_an_uploaded_image(
+    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+) -> None:
+    signer = _foreign_signer()
+    await _trust(certificate_client, certificate_settings, signer)
+    hc1 = _foreign_vaccination(signer, "SARI", "1990-04-01", "URN:UVCI:01:AT:IMG1")
+    picture = qr_png(hc1)
+    manager = headers_for(certificate_settings, "venue_manager", "manager-1")
+
+    multipart = await certificate_client.post(
+        "/v1/certificates/verify",
+        files={"image": ("qr.png", picture, "image/png")},
+        headers=manager,
+    )
+    assert multipart.status_code == 200, multipart.text
+    assert multipart.json()["valid"] and multipart.json()["signer"]["country"] == "AT"
+
+    as_base64 = await certificate_client.post(
+        "/v1/certificates/verify",
+        json={"image_base64": base64.b64encode(picture).decode()},
+        headers=manager,
+    )
+    assert as_base64.json()["valid"]
+
+    no_qr = await certificate_client.post(
+        "/v1/certificates/verify",
+        files={"image": ("x.png", b"not a picture", "image/png")},
+        headers=manager,
+    )
+    assert no_qr.status_code == 422
+    assert no_qr.json()["type"].endswith("/no-qr-code")
+
+
+@pytest.mark.skipif(not VECTORS.is_dir(), reason=f"EU DCC test vectors not found at {VECTORS}")
+async def test_a_real_austrian_certificate_verifies_up_to_its_expiry(
+    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+) -> None:
+    vector = json.loads((VECTORS / "AT" / "2DCode" / "raw" / "1.json").read_text())
+    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    loaded = await certificate_client.post(
+        "/v1/trust-list",
+        json={"certificate": vector["TESTCTX"]["CERTIFICATE"], "country": "AT"},
+        headers=officer,
+    )
+    assert loaded.status_code in (200, 201), loaded.text
+    picture = base64.b64decode(vector["2DCODE"])
+    response = await certificate_client.post(
+        "/v1/certificates/verify",
+        files={"image": ("at.png", picture, "image/png")},
+        headers=officer,
+    )
+    result = response.json()
+    # signed in 2021 with a one-year expiry: genuine, but expired today
+    assert (result["valid"], result["reason"]) == (False, "expired")
+    assert result["signer"]["country"] == "AT"
+    assert result["content"] == vector["JSON"]
+
+
+# --- foreign certificates attached to a person ---------------------------------------------
+
+
+async def test_citizen_attaches_a_verified_foreign_certificate(
+    certificate_client: httpx.AsyncClient,
+    certificate_settings: Settings,
+    certificate_sessions: async_sessionmaker[AsyncSession],
+    make_person: PersonFactory,
+) -> None:
+    signer = _foreign_signer()
+    await _trust(certificate_client, certificate_settings, signer)
+    person = await make_person(name="Sari Wijaya", birth_date=date(1990, 4, 1))
+    citizen = headers_for(certificate_settings, "citizen", str(person))
+    hc1 = _foreign_vaccination(signer, "WIJAYA<SARI", "1990-04-01", f"URN:UVCI:01:AT:{person.hex}")
+
+    attached = await certificate_client.post(
+        "/v1/people/me/certificates/foreign", json={"hc1": hc1}, headers=citizen
+    )
+    assert attached.status_code == 201, attached.text
+    assert attached.json()["certificate_type"] == "vaccination"
+    assert attached.json()["issuer_country"] == "AT"
+    again = await certificate_client.post(
+        "/v1/people/me/certificates/foreign", json={"hc1": hc1}, headers=citizen
+    )
+    assert again.status_code == 200 and again.json()["id"] == attached.json()["id"]
+
+    mine = (await certificate_client.get("/v1/people/me/certificates", headers=citizen)).json()
+    assert [f["uvci"] for f in mine["foreign"]] == [f"URN:UVCI:01:AT:{person.hex}"]
+
+    async with certificate_sessions() as session:
+        vaccinations, tests = await foreign_decision_inputs(session, person)
+    assert [(v.administered_at.date(), v.dose_number) for v in vaccinations] == [
+        (date(2021, 6, 1), 2)
+    ]
+    assert tests == []
+
+
+async def test_foreign_certificates_of_someone_else_or_untrusted_are_refused(
+    certificate_client: httpx.AsyncClient,
+    certificate_settings: Settings,
+    make_person: PersonFactory,
+) -> None:
+    signer = _foreign_signer()
+    await _trust(certificate_client, certificate_settings, signer)
+    person = await make_person(name="Sari Wijaya", birth_date=date(1990, 4, 1))
+    citizen = headers_for(certificate_settings, "citizen", str(person))
+    url = "/v1/people/me/certificates/foreign"
+
+    other = _foreign_vaccination(signer, "MUSTERMANN<MAX", "1990-04-01", "URN:UVCI:01:AT:OTHER")
+    refused = await certificate_client.post(url, json={"hc1": other}, headers=citizen)
+    assert refused.status_code == 422 and refused.json()["type"].endswith("/holder-mismatch")
+    assert "MUSTERMANN" not in refused.text  # no personal data echoed back
+
+    born_later = _foreign_vaccination(signer, "SARI", "1991-04-01", "URN:UVCI:01:AT:DOB")
+    assert (
+        await certificate_client.post(url, json={"hc1": born_later}, headers=citizen)
+    ).status_code == 422
+
+    untrusted = _foreign_vaccination(_foreign_signer(), "SARI", "1990-04-01", "URN:UVCI:01:AT:U")
+    rejected = await certificate_client.post(url, json={"hc1": untrusted}, headers=citizen)
+    assert rejected.status_code == 422
+    assert rejected.json()["reason"] == "unknown-kid"
