@@ -132,5 +132,6 @@ def build_consumer(settings: Settings, **kwargs: Any) -> BatchingConsumer:
         topics=TOPICS,
         planners=Planners(settings).by_type(),
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        batch_size=kwargs.pop("batch_size", settings.consumer_batch_size),
         **kwargs,
     )

@@ -67,7 +67,7 @@ notifications = Table(
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     #: Stream cursor (the SSE event id): increases with every insert.
-    Column("seq", BigInteger, Identity(always=True), nullable=False, unique=True),
+    Column("seq", BigInteger, Identity(always=True), nullable=False),
     Column("recipient", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("template_key", Text, nullable=False),
@@ -111,7 +111,8 @@ deliveries = Table(
     CheckConstraint(
         "status IN ('pending', 'sending', 'delivered', 'failed', 'dead')", name="status"
     ),
-    Index("ix_deliveries_notification", "notification_id"),
+    # (notification_id, channel, device_id) is UNIQUE NULLS NOT DISTINCT: see the migration;
+    # that index also serves look-ups by notification.
     Index(
         "ix_deliveries_due",
         "channel",

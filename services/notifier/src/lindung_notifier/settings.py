@@ -10,6 +10,8 @@ class Settings(ServiceSettings):
     http_port: int = Field(default=8004, alias="NOTIFIER_HTTP_PORT")
     worker_metrics_port: int = Field(default=9104, alias="NOTIFIER_WORKER_METRICS_PORT")
     consumer_group: str = "notifier"
+    #: Events per consumer batch (one transaction, one statement per table for the fan-out).
+    consumer_batch_size: int = 1000
 
     #: Quarantine of a close contact: last exposure + this many days.
     quarantine_days: int = Field(default=14, alias="NOTIFIER_QUARANTINE_DAYS")

@@ -89,6 +89,7 @@ async def notify(sessionmaker: async_sessionmaker[AsyncSession], *subjects: str,
             data={"case_ref": "C-1"},
             channels=kw.get("channels", ("push", "sms")),
             expires_at=kw.get("expires_at"),
+            in_inbox=kw.get("in_inbox", True),
             phone=kw.get("phone"),
         )
         for s in subjects
@@ -375,9 +376,17 @@ async def test_an_expired_sign_in_code_is_not_sent(
         template_key="sign_in.code",
         params={"code": "123456", "expires": datetime.now(UTC)},
         channels=(SMS,),
+        in_inbox=False,
         phone="+6281100000009",
         expires_at=datetime.now(UTC) - timedelta(seconds=1),
     )
     await worker.drain()
     assert sms.calls == 0
     assert await statuses(sessionmaker, ivan) == [("sms", "dead", 1)]
+    async with sessionmaker() as session:
+        body = (
+            await session.execute(
+                text("SELECT body FROM notifications WHERE recipient = :r"), {"r": ivan}
+            )
+        ).scalar_one()
+    assert body == ""  # the code is not kept once its SMS is settled

@@ -164,15 +164,19 @@ async def deactivate_devices(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def scrub_delivered_secrets(session: AsyncSession) -> None:
+async def scrub_settled_secrets(session: AsyncSession, delivery_ids: Sequence[uuid.UUID]) -> None:
     """Sign-in codes are kept only until their SMS is settled (delivered or dead)."""
+    if not delivery_ids:
+        return
     await session.execute(
         text(
             """
             UPDATE notifications n SET body = '', data = '{}'::jsonb
-             WHERE NOT n.in_inbox AND n.kind = 'sign_in_code' AND n.body <> ''
-               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id
-                                  AND d.status NOT IN ('delivered', 'dead'))
+              FROM deliveries d
+             WHERE d.id = ANY(CAST(:ids AS uuid[])) AND n.id = d.notification_id
+               AND d.status IN ('delivered', 'dead')
+               AND NOT n.in_inbox AND n.kind = 'sign_in_code'
             """
-        )
+        ),
+        {"ids": list(delivery_ids)},
     )

@@ -120,8 +120,9 @@ class DeliveryWorker:
                     session, invalid_devices, "reported invalid by the push gateway"
                 )
                 DEVICES_DEACTIVATED.inc(deactivated)
-            if name == "sms":
-                await repository.scrub_delivered_secrets(session)
+            await repository.scrub_settled_secrets(
+                session, [o.id for o in outcomes if o.status in ("delivered", "dead")]
+            )
         BREAKER_OPEN.labels(name).set(0 if breaker.is_closed else 1)
         return sum(1 for r in results if r is not None and r is not _NOT_SENT)
 

@@ -47,7 +47,6 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
-    sa.UniqueConstraint('seq', name=op.f('uq_notifications_seq')),
     sa.UniqueConstraint('source_event_id', 'recipient', 'kind', name='uq_notifications_dedupe')
     )
     op.create_index('ix_notifications_recipient_seq', 'notifications', ['recipient', 'seq'], unique=False)
@@ -88,7 +87,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries'))
     )
     op.create_index('ix_deliveries_due', 'deliveries', ['channel', 'next_attempt_at'], unique=False, postgresql_where=sa.text("status IN ('pending', 'failed', 'sending')"))
-    op.create_index('ix_deliveries_notification', 'deliveries', ['notification_id'], unique=False)
     op.execute(
         "CREATE UNIQUE INDEX uq_deliveries_target ON deliveries "
         "(notification_id, channel, device_id) NULLS NOT DISTINCT"
@@ -127,7 +125,6 @@ def downgrade() -> None:
     drop_plumbing(op)
     op.execute("DROP TRIGGER IF EXISTS notifications_notify ON notifications")
     op.execute("DROP FUNCTION IF EXISTS lindung_notifications_notify()")
-    op.drop_index('ix_deliveries_notification', table_name='deliveries')
     op.drop_index('ix_deliveries_due', table_name='deliveries', postgresql_where=sa.text("status IN ('pending', 'failed', 'sending')"))
     op.drop_table('deliveries')
     op.drop_table('venues')
