@@ -1,0 +1,1 @@
+"""Marks the folder as a package so its tests import as ``shared.tests`` (unique in one pytest run)."""
