@@ -30,7 +30,7 @@ def handlers(settings: ExposureSettings) -> dict[str, Handler]:
 
     async def on_case_retracted(session: AsyncSession, event: Envelope[Any]) -> None:
         payload: CaseRetracted = event.payload
-        await service.retract_case(session, payload)
+        await service.retract_case(session, payload, settings)
 
     return {"case.confirmed": on_case_confirmed, "case.retracted": on_case_retracted}
 
@@ -48,7 +48,7 @@ def exposure_consumer(
     return EventConsumer(
         service=service_name,
         group_id=settings.consumer_group,
-        topics=[CASES_TOPIC],
+        topics=[settings.topic_prefix + CASES_TOPIC],
         handlers=handlers(settings),
         sessionmaker=sessionmaker,
         bootstrap_servers=bootstrap_servers,

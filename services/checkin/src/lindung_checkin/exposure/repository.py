@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from lindung_shared.events import spec_for
 from sqlalchemy import text
@@ -54,8 +55,8 @@ _CLAIM_CASE = text(
 )
 
 # The shape of the rows below mirrors lindung_checkin.exposure.overlap; keep them in step.
-_MATCH = text(
-    """
+#: The read-only part of matching: CTEs ending in ``contact`` (one row per close contact).
+CONTACTS_SQL = """
     WITH case_visit AS (
         SELECT v.visit_id, v.venue_id,
                v.checked_in_at AS stay_start,
@@ -88,33 +89,43 @@ _MATCH = text(
         WHERE cv.infectious_end > cv.infectious_start
     ),
     overlap AS (
-        SELECT w.visit_id AS case_visit_id, w.venue_id, w.min_overlap,
-               c.visit_id AS contact_visit_id, c.person_id AS contact_person_id,
+        SELECT w.visit_id AS case_visit_id, w.venue_id, w.min_overlap, c.contact_person_id,
                greatest(w.exposed_from, c.checked_in_at) AS overlap_start,
-               least(w.exposed_until, coalesce(c.checked_out_at, c.auto_checkout_at))
-                   AS overlap_end
+               least(w.exposed_until, c.stay_end) AS overlap_end
         FROM case_window w
-        JOIN visits c
-          ON c.venue_id = w.venue_id
-         AND c.checked_in_at < w.exposed_until
-         AND c.checked_in_at >= w.exposed_from - CAST(:max_stay AS interval)
-         AND coalesce(c.checked_out_at, c.auto_checkout_at) > w.exposed_from
-         AND c.person_id <> :person_id
+        CROSS JOIN LATERAL (
+            -- One index-only range scan of (venue_id, checked_in_at) per case visit. OFFSET 0
+            -- keeps the planner from flattening this into a hash join over every visit.
+            SELECT o.person_id AS contact_person_id, o.checked_in_at,
+                   coalesce(o.checked_out_at, o.auto_checkout_at) AS stay_end
+            FROM visits o
+            WHERE o.venue_id = w.venue_id
+              AND o.checked_in_at < w.exposed_until
+              AND o.checked_in_at >= w.exposed_from - CAST(:max_stay AS interval)
+              AND coalesce(o.checked_out_at, o.auto_checkout_at) > w.exposed_from
+              AND o.person_id <> :person_id
+            OFFSET 0
+        ) c
     ),
     contact AS (
         SELECT DISTINCT ON (contact_person_id) *
         FROM overlap
         WHERE overlap_end > overlap_start AND overlap_end - overlap_start >= min_overlap
         ORDER BY contact_person_id, overlap_end - overlap_start DESC, overlap_start, venue_id,
-                 case_visit_id, contact_visit_id
-    ),
+                 case_visit_id
+    )"""
+
+#: Matching: the contacts recorded in the ledger, and their events staged in the outbox.
+MATCH_SQL = (
+    CONTACTS_SQL
+    + """,
     recorded AS (
         INSERT INTO reported_exposures
             (case_id, contact_person_id, exposure_id, case_ref, venue_id, case_visit_id,
-             contact_visit_id, overlap_start, overlap_end, overlap_minutes)
+             overlap_start, overlap_end, overlap_minutes)
         SELECT CAST(:case_id AS uuid), contact_person_id, gen_random_uuid(),
                CAST(:case_ref AS text), venue_id,
-               case_visit_id, contact_visit_id, overlap_start, overlap_end,
+               case_visit_id, overlap_start, overlap_end,
                CAST(extract(epoch FROM overlap_end - overlap_start) / 60 AS double precision)
         FROM contact
         ORDER BY contact_person_id
@@ -166,6 +177,7 @@ _MATCH = text(
     FROM published
     """
 )
+_MATCH = text(MATCH_SQL)
 
 _MARK_RETRACTED = text(
     """
@@ -204,13 +216,14 @@ _RETRACT = text(
 
 _PURGE = text(
     """
-    WITH old_exposures AS (
-        DELETE FROM reported_exposures WHERE reported_at < now() - CAST(:age AS interval)
-    ), old_visits AS (
-        DELETE FROM reported_case_visits WHERE reported_at < now() - CAST(:age AS interval)
+    WITH old_cases AS (
+        DELETE FROM exposure_cases
+        WHERE coalesce(retracted_at, confirmed_at) < now() - CAST(:age AS interval)
+        RETURNING case_id
+    ), old_exposures AS (
+        DELETE FROM reported_exposures WHERE case_id IN (SELECT case_id FROM old_cases)
     )
-    DELETE FROM exposure_cases
-    WHERE coalesce(retracted_at, confirmed_at) < now() - CAST(:age AS interval)
+    DELETE FROM reported_case_visits WHERE case_id IN (SELECT case_id FROM old_cases)
     """
 )
 
@@ -233,6 +246,32 @@ async def claim_case(session: AsyncSession, case: CaseWindow) -> bool:
     return not retracted
 
 
+def match_parameters(
+    case: CaseWindow,
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    max_stay: timedelta,
+    topic_prefix: str = "",
+) -> dict[str, Any]:
+    """The bound parameters of :data:`MATCH_SQL` (and of :data:`CONTACTS_SQL`)."""
+    return {
+        "case_id": case.case_id,
+        "case_ref": case.case_ref,
+        "person_id": case.person_id,
+        "ws": window_start,
+        "we": window_end,
+        "max_stay": max_stay,
+        "producer": _DETECTED.producer,
+        "detected_topic": topic_prefix + _DETECTED.topic,
+        "detected_type": _DETECTED.type,
+        "detected_version": _DETECTED.version,
+        "visited_topic": topic_prefix + _VISITED.topic,
+        "visited_type": _VISITED.type,
+        "visited_version": _VISITED.version,
+    }
+
+
 async def record_exposures(
     session: AsyncSession,
     case: CaseWindow,
@@ -240,31 +279,20 @@ async def record_exposures(
     window_start: datetime,
     window_end: datetime,
     max_stay: timedelta,
+    topic_prefix: str = "",
 ) -> MatchCounts:
     """Match the case's visits in ``[window_start, window_end)``; ledger and outbox rows for
     every contact and case visit not reported before. Returns what was newly written."""
     # JIT compilation costs more than it saves on this short, index-driven statement.
     await session.execute(text("SET LOCAL jit = off"))
-    row = (
-        await session.execute(
-            _MATCH,
-            {
-                "case_id": case.case_id,
-                "case_ref": case.case_ref,
-                "person_id": case.person_id,
-                "ws": window_start,
-                "we": window_end,
-                "max_stay": max_stay,
-                "producer": _DETECTED.producer,
-                "detected_topic": _DETECTED.topic,
-                "detected_type": _DETECTED.type,
-                "detected_version": _DETECTED.version,
-                "visited_topic": _VISITED.topic,
-                "visited_type": _VISITED.type,
-                "visited_version": _VISITED.version,
-            },
-        )
-    ).one()
+    params = match_parameters(
+        case,
+        window_start=window_start,
+        window_end=window_end,
+        max_stay=max_stay,
+        topic_prefix=topic_prefix,
+    )
+    row = (await session.execute(_MATCH, params)).one()
     return MatchCounts(exposures=row.exposures, venue_alerts=row.venue_alerts)
 
 
@@ -275,6 +303,7 @@ async def record_retraction(
     case_ref: str,
     person_id: uuid.UUID,
     retracted_at: datetime,
+    topic_prefix: str = "",
 ) -> int:
     """Mark the case retracted and every exposure reported for it; stage one
     ``exposure.retracted`` per exposure not retracted before. Returns how many."""
@@ -291,7 +320,7 @@ async def record_retraction(
             {
                 "case_id": case_id,
                 "retracted_at": retracted_at,
-                "topic": _RETRACTED.topic,
+                "topic": topic_prefix + _RETRACTED.topic,
                 "type": _RETRACTED.type,
                 "version": _RETRACTED.version,
                 "producer": _RETRACTED.producer,

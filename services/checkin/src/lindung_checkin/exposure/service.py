@@ -47,6 +47,7 @@ async def match_case(
         window_start=window_start,
         window_end=window_end,
         max_stay=settings.max_stay,
+        topic_prefix=settings.topic_prefix,
     )
     log.info(
         "case matched",
@@ -59,7 +60,9 @@ async def match_case(
     return counts
 
 
-async def retract_case(session: AsyncSession, case: CaseRetracted) -> int:
+async def retract_case(
+    session: AsyncSession, case: CaseRetracted, settings: ExposureSettings | None = None
+) -> int:
     """Withdraw everything reported for the case (one ``exposure.retracted`` each)."""
     count = await repository.record_retraction(
         session,
@@ -67,6 +70,7 @@ async def retract_case(session: AsyncSession, case: CaseRetracted) -> int:
         case_ref=case.case_ref,
         person_id=case.person_id,
         retracted_at=case.retracted_at,
+        topic_prefix=settings.topic_prefix if settings else "",
     )
     log.info("case retracted", extra={"case_ref": case.case_ref, "exposures_retracted": count})
     return count

@@ -26,6 +26,8 @@ class ExposureSettings(BaseSettings):
     #: case event still finds its ledger).
     ledger_retention_days: int = 35
     consumer_group: str = CONSUMER_GROUP
+    #: Prepended to the topics read and written (isolated benchmark or shadow runs only).
+    topic_prefix: str = ""
     batch_size: int = 100
 
     @property

@@ -52,17 +52,14 @@ _UP = (
         case_ref text NOT NULL,
         venue_id uuid NOT NULL,
         case_visit_id uuid NOT NULL,
-        contact_visit_id uuid NOT NULL,
         overlap_start timestamptz NOT NULL,
         overlap_end timestamptz NOT NULL,
         overlap_minutes double precision NOT NULL,
         reported_at timestamptz NOT NULL DEFAULT now(),
         retracted_at timestamptz,
-        CONSTRAINT pk_reported_exposures PRIMARY KEY (case_id, contact_person_id),
-        CONSTRAINT uq_reported_exposures_exposure_id UNIQUE (exposure_id)
+        CONSTRAINT pk_reported_exposures PRIMARY KEY (case_id, contact_person_id)
     )
     """,
-    "CREATE INDEX ix_reported_exposures_reported_at ON reported_exposures (reported_at)",
     """
     CREATE TABLE reported_case_visits (
         case_id uuid NOT NULL,
