@@ -1,0 +1,671 @@
+#!/usr/bin/env bash
+# Local infrastructure for Lindung without Docker: PostgreSQL (Debian's server) and
+# Apache Kafka 4.1 (KRaft, single node, jars fetched from Maven Central).
+#
+#   deploy/local/stack.sh up                 start what is missing, wait until ready, write .stack/env
+#   deploy/local/stack.sh down [postgres|kafka]...   stop (default: both)
+#   deploy/local/stack.sh status             what runs where
+#   deploy/local/stack.sh logs               paths of the log files
+#
+# Environment:
+#   LINDUNG_PG_PORT                 PostgreSQL port on 127.0.0.1            (default 55432)
+#   LINDUNG_KAFKA_PORT              Kafka PLAINTEXT listener on 127.0.0.1   (default 59092)
+#   LINDUNG_KAFKA_CONTROLLER_PORT   KRaft controller listener on 127.0.0.1  (default 59093)
+#   LINDUNG_STACK_TIMEOUT           seconds to wait for readiness / stop    (default 120)
+#   LINDUNG_STACK_OWNER             if set, `up` appends the components it started to
+#                                   .stack/started-by-<owner> (see with-stack.sh)
+#   DATABASE_URL                    if set, `up` starts no PostgreSQL and writes this value to .stack/env
+#   KAFKA_BOOTSTRAP_SERVERS         if set, `up` starts no Kafka and writes this value to .stack/env
+#
+# Every daemon gets stdin from /dev/null and writes only to log files, in its own session.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+STACK_DIR="$REPO_ROOT/.stack"
+ENV_FILE="$STACK_DIR/env"
+LOCK_FILE="$STACK_DIR/.lock"
+
+PG_PORT=${LINDUNG_PG_PORT:-55432}
+KAFKA_PORT=${LINDUNG_KAFKA_PORT:-59092}
+KAFKA_CONTROLLER_PORT=${LINDUNG_KAFKA_CONTROLLER_PORT:-59093}
+TIMEOUT=${LINDUNG_STACK_TIMEOUT:-120}
+
+PG_DB_URL="postgresql://lindung:lindung@127.0.0.1:$PG_PORT/lindung"
+
+KAFKA_TEMPLATE_DIR="$SCRIPT_DIR/kafka"
+KAFKA_POM="$KAFKA_TEMPLATE_DIR/pom.xml"
+KAFKA_HOME="$STACK_DIR/kafka"
+KAFKA_LIBS="$KAFKA_HOME/libs"
+KAFKA_LIBS_MARKER="$KAFKA_LIBS/.pom-sha256"
+KAFKA_DATA="$KAFKA_HOME/data"
+KAFKA_LOGS="$KAFKA_HOME/logs"
+KAFKA_PROPS="$KAFKA_HOME/server.properties"
+KAFKA_PID_FILE="$KAFKA_HOME/kafka.pid"
+KAFKA_CLUSTER_ID_FILE="$KAFKA_HOME/cluster-id"
+KAFKA_SERVER_LOG="$KAFKA_LOGS/server.log"
+KAFKA_OUT_LOG="$KAFKA_LOGS/kafka.out"
+KAFKA_FORMAT_LOG="$KAFKA_LOGS/storage-format.log"
+MVN_LOG="$KAFKA_HOME/mvn.log"
+APT_LOG="$STACK_DIR/apt.log"
+
+STARTED=()
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+tail_log() { # tail_log FILE: show the end of a log file on stderr
+    if [[ -f $1 ]]; then
+        log "---- last lines of $1 ----"
+        tail -n 25 "$1" >&2 || true
+        log "----"
+    fi
+}
+
+usage() {
+    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+for _v in PG_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT TIMEOUT; do
+    [[ ${!_v} =~ ^[0-9]+$ ]] || die "$_v must be a number, got '${!_v}'"
+done
+
+is_root() { [[ $EUID -eq 0 ]]; }
+
+pid_alive() { # pid_alive PID: exists and is not a zombie (a killed daemon stays a zombie until init reaps it)
+    local st
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    st=${st##*) }
+    [[ ${st:0:1} != Z ]]
+}
+
+# `bash -c "$CLOSEFDS_SH" NAME CMD...` runs CMD with every file descriptor above 2 closed, so that
+# daemons never hold our lock or a pipe of whoever called us (a CI runner would wait on it).
+# shellcheck disable=SC2016
+CLOSEFDS_SH='fds=(/proc/self/fd/*); for f in "${fds[@]}"; do n=${f##*/}; if ((n > 2)); then eval "exec $n>&-"; fi; done; exec "$@"'
+closefds() { bash -c "$CLOSEFDS_SH" closefds "$@"; }
+
+port_listening() { # port_listening PORT: is anything listening on 127.0.0.1:PORT (or any address)?
+    if command -v ss >/dev/null 2>&1; then
+        [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]
+    else
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+
+lock() {
+    mkdir -p "$STACK_DIR"
+    exec 9>>"$LOCK_FILE"
+    if ! flock -n 9; then
+        log "waiting for another stack.sh to finish (lock $LOCK_FILE)..."
+        flock -w 600 9 || die "could not get the lock $LOCK_FILE within 600 s"
+    fi
+}
+
+record_started() { # record_started COMPONENT
+    STARTED+=("$1")
+    if [[ -n ${LINDUNG_STACK_OWNER:-} ]]; then
+        local owner=${LINDUNG_STACK_OWNER//[^A-Za-z0-9._-]/_}
+        echo "$1" >>"$STACK_DIR/started-by-$owner"
+    fi
+}
+
+apt_install() { # apt_install PACKAGE...
+    is_root || die "'$*' is not installed; install it (apt-get install -y $*) or run this script as root"
+    log "installing $* with apt-get (log: $APT_LOG)..."
+    mkdir -p "$STACK_DIR"
+    if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"; } </dev/null >>"$APT_LOG" 2>&1; then
+        tail_log "$APT_LOG"
+        die "apt-get install $* failed; see $APT_LOG"
+    fi
+}
+
+# ----------------------------------------------------------------------------------------------
+# PostgreSQL
+# ----------------------------------------------------------------------------------------------
+PG_BIN=""
+PG_BASE=""
+PG_DATA=""
+PG_LOG=""
+PG_SOCK_DIR=""
+
+pg_find_bin() {
+    local d best=""
+    for d in /usr/lib/postgresql/*/bin; do
+        [[ -x $d/initdb && -x $d/pg_ctl ]] || continue
+        if [[ -z $best ]] || [[ $(printf '%s\n%s\n' "$best" "$d" | sort -V | tail -n1) == "$d" ]]; then
+            best=$d
+        fi
+    done
+    PG_BIN=$best
+}
+
+as_pg() { # run a PostgreSQL program as the postgres OS user when we are root (the server refuses root)
+    if is_root; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+pg_paths() {
+    PG_BASE="$STACK_DIR/postgres"
+    if is_root && id postgres >/dev/null 2>&1; then
+        local probe=$REPO_ROOT
+        [[ -d $STACK_DIR ]] && probe=$STACK_DIR
+        if ! runuser -u postgres -- test -x "$probe" 2>/dev/null; then
+            # The clone lives where the postgres user cannot go (e.g. a 0700 temp dir).
+            local hash
+            hash=$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-12)
+            PG_BASE="/var/lib/lindung-stack/$hash/postgres"
+        fi
+    fi
+    PG_DATA="$PG_BASE/data"
+    PG_LOG="$PG_BASE/postgres.log"
+    PG_SOCK_DIR=$PG_DATA
+    # A unix socket path is limited to ~107 bytes: a deep clone gets its socket elsewhere.
+    if ((${#PG_DATA} + 20 > 100)); then
+        local hash
+        hash=$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-12)
+        if is_root; then
+            PG_SOCK_DIR="/var/lib/lindung-stack/$hash/socket"
+        else
+            PG_SOCK_DIR="${TMPDIR:-/tmp}/lindung-pg-$hash"
+        fi
+    fi
+}
+
+pg_running() { # is the server of our data dir up?
+    [[ -n $PG_BIN && -f $PG_DATA/postmaster.pid ]] || return 1
+    pid_alive "$(pg_pid)" || return 1
+    as_pg "$PG_BIN/pg_ctl" status -D "$PG_DATA" >/dev/null 2>&1
+}
+
+pg_pid() { sed -n 1p "$PG_DATA/postmaster.pid" 2>/dev/null; }
+pg_running_port() { sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null; }
+
+pg_lindung_ok() { # a real TCP connection with the lindung role
+    PGCONNECT_TIMEOUT=3 "$PG_BIN/psql" -X -Atq "$PG_DB_URL" -c 'select 1' </dev/null 2>/dev/null | grep -qx 1
+}
+
+pg_admin() { # psql as the postgres superuser over the unix socket in the data dir
+    as_pg "$PG_BIN/psql" -X -Atq -v ON_ERROR_STOP=1 -h "$PG_SOCK_DIR" -p "$PG_PORT" -U postgres -d postgres "$@"
+}
+
+pg_config_text() {
+    cat <<EOF
+# Written by deploy/local/stack.sh on every start; included from postgresql.conf.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCK_DIR'
+max_connections = 300
+shared_buffers = 512MB
+# Durability stays as in production: durability tests rely on it.
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+logging_collector = off
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+}
+
+pg_setup_role_and_db() {
+    pg_admin -f - <<'SQL' >/dev/null || return 1
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lindung') THEN
+    CREATE ROLE lindung LOGIN SUPERUSER CREATEDB PASSWORD 'lindung';
+  ELSE
+    ALTER ROLE lindung LOGIN SUPERUSER CREATEDB PASSWORD 'lindung';
+  END IF;
+END
+$$;
+SQL
+    local exists
+    exists=$(pg_admin -c "select 1 from pg_database where datname = 'lindung'" </dev/null) || return 1
+    if [[ $exists != 1 ]]; then
+        pg_admin -c 'create database lindung owner lindung' </dev/null >/dev/null || return 1
+    fi
+}
+
+pg_setup_or_die() {
+    if ! pg_setup_role_and_db 2>>"$PG_LOG"; then
+        tail_log "$PG_LOG"
+        die "could not create role/database lindung over $PG_SOCK_DIR; see $PG_LOG"
+    fi
+}
+
+pg_wait_lindung() {
+    local deadline=$((SECONDS + TIMEOUT))
+    until pg_lindung_ok; do
+        if ! pg_running; then
+            tail_log "$PG_LOG"
+            die "PostgreSQL exited while starting; see $PG_LOG"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail_log "$PG_LOG"
+            die "PostgreSQL did not accept 'select 1' as lindung at 127.0.0.1:$PG_PORT within ${TIMEOUT}s; see $PG_LOG"
+        fi
+        sleep 0.5
+    done
+}
+
+pg_up() {
+    pg_find_bin
+    if [[ -z $PG_BIN ]]; then
+        apt_install postgresql
+        pg_find_bin
+        [[ -n $PG_BIN ]] || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb found"
+    fi
+    mkdir -p "$STACK_DIR"
+    chmod a+x "$STACK_DIR" 2>/dev/null || true
+    pg_paths
+
+    if pg_running; then
+        local port
+        port=$(pg_running_port)
+        if [[ $port != "$PG_PORT" ]]; then
+            die "PostgreSQL of $PG_DATA already runs on port $port, not $PG_PORT; run '$0 down postgres' first"
+        fi
+        if ! pg_lindung_ok; then
+            pg_setup_or_die
+            pg_wait_lindung
+        fi
+        if [[ -f $PG_DATA/lindung.conf ]] && ! pg_config_text | cmp -s - "$PG_DATA/lindung.conf"; then
+            log "note: PostgreSQL settings changed; restart to apply: $0 down postgres && $0 up"
+        fi
+        log "postgres: already running (pid $(pg_pid), 127.0.0.1:$PG_PORT)"
+        return 0
+    fi
+
+    if port_listening "$PG_PORT"; then
+        die "port $PG_PORT is already in use by another process (not the PostgreSQL of $PG_DATA); set LINDUNG_PG_PORT or stop it"
+    fi
+
+    local owner=""
+    if is_root; then owner=postgres; fi
+    if [[ -n $owner ]]; then
+        mkdir -p "$PG_BASE"
+        if [[ $PG_BASE == /var/lib/lindung-stack/* ]]; then
+            chmod 755 /var/lib/lindung-stack "$(dirname "$PG_BASE")"
+        fi
+        chown "$owner:" "$PG_BASE"
+        chmod 700 "$PG_BASE"
+        touch "$PG_LOG"
+        chown "$owner:" "$PG_LOG"
+    else
+        mkdir -p "$PG_BASE"
+        chmod 700 "$PG_BASE"
+        touch "$PG_LOG"
+    fi
+    if [[ $PG_SOCK_DIR != "$PG_DATA" ]]; then
+        mkdir -p "$PG_SOCK_DIR"
+        if [[ $PG_SOCK_DIR == /var/lib/lindung-stack/* ]]; then
+            chmod 755 /var/lib/lindung-stack "$(dirname "$PG_SOCK_DIR")"
+        fi
+        chmod 700 "$PG_SOCK_DIR"
+        if [[ -n $owner ]]; then chown "$owner:" "$PG_SOCK_DIR"; fi
+    fi
+
+    # Lock files left by a killed server. Its pid may still be a zombie (until init reaps it),
+    # which the new postmaster would take for a running one. Postgres itself still refuses to
+    # start if backends of the old server are alive (shared memory check).
+    local f lockpid
+    for f in "$PG_DATA/postmaster.pid" "$PG_SOCK_DIR"/.s.PGSQL.*.lock; do
+        [[ -f $f ]] || continue
+        lockpid=$(sed -n 1p "$f" 2>/dev/null || true)
+        lockpid=${lockpid#-}
+        if ! pid_alive "$lockpid"; then
+            log "postgres: removing stale $(basename "$f") (pid $lockpid is gone)"
+            rm -f "$f"
+        fi
+    done
+    if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+        log "postgres: initdb $PG_DATA (log: $PG_LOG)"
+        if ! as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+            --auth-local=trust --auth-host=scram-sha-256 </dev/null >>"$PG_LOG" 2>&1; then
+            tail_log "$PG_LOG"
+            die "initdb failed; see $PG_LOG"
+        fi
+        # The unix socket lives in the 0700 data dir, so 'trust' on it reaches only postgres and root.
+    fi
+    pg_config_text >"$PG_DATA/lindung.conf"
+    if [[ -n $owner ]]; then chown "$owner:" "$PG_DATA/lindung.conf"; fi
+    if ! grep -q "^include_if_exists = 'lindung.conf'" "$PG_DATA/postgresql.conf"; then
+        printf "\n# local dev settings (deploy/local/stack.sh)\ninclude_if_exists = 'lindung.conf'\n" >>"$PG_DATA/postgresql.conf"
+    fi
+
+    log "postgres: starting $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$PG_PORT (data: $PG_DATA, log: $PG_LOG)"
+    record_started postgres
+    # pg_ctl puts the server in its own session (setsid) with stdin from /dev/null and output in the log.
+    local start=("$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" -s)
+    if is_root; then start=(runuser -u postgres -- "${start[@]}"); fi
+    if ! (cd / && closefds "${start[@]}") </dev/null >>"$PG_LOG" 2>&1; then
+        tail_log "$PG_LOG"
+        die "PostgreSQL failed to start; see $PG_LOG"
+    fi
+    pg_setup_or_die
+    pg_wait_lindung
+    log "postgres: ready (pid $(pg_pid))"
+}
+
+pg_down() {
+    pg_find_bin
+    if [[ -z $PG_BIN ]]; then
+        log "postgres: not installed, nothing to stop"
+        return 0
+    fi
+    pg_paths
+    if ! pg_running; then
+        log "postgres: not running"
+        return 0
+    fi
+    log "postgres: stopping (pid $(pg_pid), data $PG_DATA)"
+    if ! as_pg "$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w -t "$TIMEOUT" -s </dev/null >>"$PG_LOG" 2>&1; then
+        tail_log "$PG_LOG"
+        die "pg_ctl stop failed; see $PG_LOG"
+    fi
+    log "postgres: stopped"
+}
+
+# ----------------------------------------------------------------------------------------------
+# Kafka
+# ----------------------------------------------------------------------------------------------
+kafka_is_our_pid() { # kafka_is_our_pid PID: a live kafka.Kafka JVM running our server.properties?
+    local cmdline
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    { cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline"); } 2>/dev/null || return 1
+    [[ $cmdline == *" kafka.Kafka $KAFKA_PROPS"* ]]
+}
+
+kafka_find_pid() { # prints the pid of our broker, from the pid file or (if that was lost) /proc
+    local pid f
+    if [[ -f $KAFKA_PID_FILE ]]; then
+        pid=$(cat "$KAFKA_PID_FILE" 2>/dev/null || true)
+        if kafka_is_our_pid "$pid"; then
+            echo "$pid"
+            return 0
+        fi
+    fi
+    for f in /proc/[0-9]*; do
+        pid=${f#/proc/}
+        if kafka_is_our_pid "$pid"; then
+            echo "$pid"
+            return 0
+        fi
+    done
+    return 1
+}
+
+kafka_ready() { # one real Metadata request; succeeds once the broker is unfenced
+    if command -v python3 >/dev/null 2>&1; then
+        python3 "$SCRIPT_DIR/kafka-ready.py" "127.0.0.1:$KAFKA_PORT" --timeout 3 2>/dev/null
+    else
+        timeout 30 java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$KAFKA_TEMPLATE_DIR/tools-log4j2.properties" \
+            org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+            </dev/null >/dev/null 2>&1
+    fi
+}
+
+kafka_render_props() { # kafka_render_props OUT
+    sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+        -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+        -e "s|@LOG_DIRS@|$KAFKA_DATA|g" \
+        "$KAFKA_TEMPLATE_DIR/server.properties" >"$1"
+}
+
+kafka_pom_hash() { sha256sum "$KAFKA_POM" | cut -d' ' -f1; }
+
+kafka_libs_ok() { [[ -f $KAFKA_LIBS_MARKER && $(<"$KAFKA_LIBS_MARKER") == "$(kafka_pom_hash)" ]]; }
+
+kafka_fetch_libs() {
+    kafka_libs_ok && return 0
+    command -v mvn >/dev/null 2>&1 || apt_install maven
+    log "kafka: fetching jars with Maven into $KAFKA_LIBS (only when the pom changes; log: $MVN_LOG)..."
+    mkdir -p "$KAFKA_HOME"
+    rm -rf "$KAFKA_LIBS.tmp"
+    if ! mvn -B -q -Dstyle.color=never -f "$KAFKA_POM" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS.tmp" </dev/null >"$MVN_LOG" 2>&1; then
+        tail_log "$MVN_LOG"
+        rm -rf "$KAFKA_LIBS.tmp"
+        die "mvn dependency:copy-dependencies failed; see $MVN_LOG"
+    fi
+    ls "$KAFKA_LIBS.tmp"/kafka_2.13-*.jar >/dev/null 2>&1 || die "Maven produced no kafka_2.13 jar in $KAFKA_LIBS.tmp; see $MVN_LOG"
+    kafka_pom_hash >"$KAFKA_LIBS.tmp/.pom-sha256"
+    rm -rf "$KAFKA_LIBS"
+    mv "$KAFKA_LIBS.tmp" "$KAFKA_LIBS"
+}
+
+kafka_new_cluster_id() { # a Kafka Uuid: 16 random bytes, base64url without padding, not starting with '-'
+    local id
+    while :; do
+        id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+        [[ ${#id} == 22 && $id != -* ]] && break
+    done
+    echo "$id"
+}
+
+kafka_format() {
+    [[ -f $KAFKA_DATA/meta.properties ]] && return 0
+    local id
+    if [[ -s $KAFKA_CLUSTER_ID_FILE ]]; then
+        id=$(<"$KAFKA_CLUSTER_ID_FILE")
+    else
+        id=$(kafka_new_cluster_id)
+        echo "$id" >"$KAFKA_CLUSTER_ID_FILE"
+    fi
+    log "kafka: formatting $KAFKA_DATA (cluster id $id)"
+    mkdir -p "$KAFKA_DATA"
+    if ! java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$KAFKA_TEMPLATE_DIR/tools-log4j2.properties" \
+        kafka.tools.StorageTool format --config "$KAFKA_PROPS" --cluster-id "$id" --ignore-formatted \
+        </dev/null >>"$KAFKA_FORMAT_LOG" 2>&1; then
+        tail_log "$KAFKA_FORMAT_LOG"
+        die "kafka storage format failed; see $KAFKA_FORMAT_LOG"
+    fi
+}
+
+# Starts the broker in the background unless it runs already; kafka_wait then waits for it.
+kafka_launch() {
+    command -v java >/dev/null 2>&1 || apt_install default-jre-headless
+    mkdir -p "$KAFKA_HOME" "$KAFKA_LOGS"
+    local pid
+    if pid=$(kafka_find_pid); then
+        echo "$pid" >"$KAFKA_PID_FILE"
+        local tmp="$KAFKA_HOME/server.properties.new"
+        kafka_render_props "$tmp"
+        if ! cmp -s "$tmp" "$KAFKA_PROPS"; then
+            log "note: Kafka settings changed; restart to apply: $0 down kafka && $0 up"
+        fi
+        rm -f "$tmp"
+        kafka_libs_ok || log "note: deploy/local/kafka/pom.xml changed; restart Kafka to use the new jars"
+        log "kafka: already running (pid $pid, 127.0.0.1:$KAFKA_PORT)"
+        return 0
+    fi
+    rm -f "$KAFKA_PID_FILE"
+    local p
+    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+        if port_listening "$p"; then
+            die "port $p is already in use by another process (not the Kafka of $KAFKA_HOME); set LINDUNG_KAFKA_PORT / LINDUNG_KAFKA_CONTROLLER_PORT or stop it"
+        fi
+    done
+    kafka_fetch_libs
+    kafka_render_props "$KAFKA_PROPS"
+    kafka_format
+
+    log "kafka: starting on 127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT, data: $KAFKA_DATA, log: $KAFKA_SERVER_LOG)"
+    record_started kafka
+    {
+        echo "==== $(date -Is) starting kafka.Kafka $KAFKA_PROPS"
+    } >>"$KAFKA_OUT_LOG"
+    # setsid: own session, so a Ctrl-C in the caller's terminal does not reach it; the inner
+    # shell writes its own pid and then becomes the JVM (exec), so the pid file is the JVM's pid.
+    # A plain command (not a function) after '&', so no subshell of ours lingers as its parent.
+    # shellcheck disable=SC2016
+    bash -c "$CLOSEFDS_SH" closefds setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' kafka-launch "$KAFKA_PID_FILE" \
+        java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+        -Djava.awt.headless=true -Dkafka.logs.dir="$KAFKA_LOGS" \
+        -Dlog4j2.configurationFile="$KAFKA_TEMPLATE_DIR/log4j2.properties" \
+        -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" \
+        </dev/null >>"$KAFKA_OUT_LOG" 2>&1 &
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $KAFKA_PID_FILE ]] && break
+        sleep 0.05
+    done
+}
+
+kafka_wait() {
+    local deadline=$((SECONDS + TIMEOUT)) pid
+    until kafka_ready; do
+        if ! pid=$(kafka_find_pid); then
+            tail_log "$KAFKA_OUT_LOG"
+            tail_log "$KAFKA_SERVER_LOG"
+            die "Kafka is not running (it exited during startup?); see $KAFKA_SERVER_LOG and $KAFKA_OUT_LOG"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail_log "$KAFKA_SERVER_LOG"
+            die "Kafka (pid $pid) did not answer a metadata request on 127.0.0.1:$KAFKA_PORT within ${TIMEOUT}s; see $KAFKA_SERVER_LOG and $KAFKA_OUT_LOG"
+        fi
+        sleep 0.5
+    done
+    log "kafka: ready (pid $(kafka_find_pid || echo '?'), 127.0.0.1:$KAFKA_PORT)"
+}
+
+kafka_down() {
+    local pid
+    if ! pid=$(kafka_find_pid); then
+        rm -f "$KAFKA_PID_FILE"
+        log "kafka: not running"
+        return 0
+    fi
+    log "kafka: stopping (pid $pid, SIGTERM: controlled shutdown)"
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + TIMEOUT))
+    while kafka_is_our_pid "$pid"; do
+        if ((SECONDS >= deadline)); then
+            log "kafka: still running after ${TIMEOUT}s, sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            sleep 1
+            break
+        fi
+        sleep 0.2
+    done
+    rm -f "$KAFKA_PID_FILE"
+    log "kafka: stopped"
+}
+
+# ----------------------------------------------------------------------------------------------
+# env file, commands
+# ----------------------------------------------------------------------------------------------
+write_env() {
+    local db=${DATABASE_URL:-$PG_DB_URL} kb=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}
+    {
+        echo "# Written by deploy/local/stack.sh up. Use: . .stack/env"
+        printf 'export DATABASE_URL=%q\n' "$db"
+        printf 'export KAFKA_BOOTSTRAP_SERVERS=%q\n' "$kb"
+    } >"$ENV_FILE.tmp"
+    mv -f "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+cmd_up() {
+    [[ $# -eq 0 ]] || die "up takes no arguments"
+    lock
+    local want_pg=1 want_kafka=1
+    if [[ -n ${DATABASE_URL:-} ]]; then
+        want_pg=0
+        log "postgres: DATABASE_URL is set in the environment; starting none (unset it to use the local one)"
+    fi
+    if [[ -n ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
+        want_kafka=0
+        log "kafka: KAFKA_BOOTSTRAP_SERVERS is set in the environment; starting none (unset it to use the local one)"
+    fi
+    # Kafka's JVM takes longest to come up: launch it first, bring PostgreSQL up meanwhile.
+    if ((want_kafka)); then kafka_launch; fi
+    if ((want_pg)); then pg_up; fi
+    if ((want_kafka)); then kafka_wait; fi
+    write_env
+    if ((${#STARTED[@]})); then
+        log "started: ${STARTED[*]}; env written to $ENV_FILE"
+    else
+        log "nothing to start; env written to $ENV_FILE"
+    fi
+}
+
+cmd_down() {
+    local comps=("$@") c
+    ((${#comps[@]})) || comps=(kafka postgres)
+    for c in "${comps[@]}"; do
+        case $c in
+        postgres | kafka) ;;
+        *) die "unknown component '$c' (expected postgres or kafka)" ;;
+        esac
+    done
+    lock
+    # Kafka first: clients of both may still be draining.
+    for c in kafka postgres; do
+        [[ " ${comps[*]} " == *" $c "* ]] || continue
+        if [[ $c == kafka ]]; then kafka_down; else pg_down; fi
+    done
+}
+
+cmd_status() {
+    local pid
+    pg_find_bin
+    if [[ -z $PG_BIN ]]; then
+        echo "postgres: not installed (up installs it with apt-get)"
+    else
+        pg_paths
+        if pg_running; then
+            echo "postgres: running   pid $(pg_pid)  127.0.0.1:$(pg_running_port)  $(basename "$(dirname "$PG_BIN")")  data $PG_DATA  log $PG_LOG"
+        else
+            echo "postgres: stopped   data $PG_DATA  log $PG_LOG"
+        fi
+    fi
+    if pid=$(kafka_find_pid); then
+        local ready="not answering yet"
+        kafka_ready && ready="ready"
+        echo "kafka:    running   pid $pid  127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT)  $ready  data $KAFKA_DATA  log $KAFKA_SERVER_LOG"
+    else
+        echo "kafka:    stopped   data $KAFKA_DATA  log $KAFKA_SERVER_LOG"
+    fi
+    if [[ -f $ENV_FILE ]]; then
+        echo "env:      $ENV_FILE"
+        grep '^export ' "$ENV_FILE" | sed 's/^/          /'
+    else
+        echo "env:      $ENV_FILE not written yet (run: $0 up)"
+    fi
+}
+
+cmd_logs() {
+    pg_find_bin
+    pg_paths
+    printf '%s\t%s\n' \
+        postgres "$PG_LOG" \
+        kafka "$KAFKA_SERVER_LOG" \
+        kafka-jvm "$KAFKA_OUT_LOG" \
+        kafka-format "$KAFKA_FORMAT_LOG" \
+        maven "$MVN_LOG" \
+        apt "$APT_LOG"
+}
+
+main() {
+    local cmd=${1:-help}
+    [[ $# -gt 0 ]] && shift
+    case $cmd in
+    up) cmd_up "$@" ;;
+    down | stop) cmd_down "$@" ;;
+    status) cmd_status ;;
+    logs) cmd_logs ;;
+    help | -h | --help) usage ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+}
+
+main "$@"
