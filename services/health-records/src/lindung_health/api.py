@@ -34,8 +34,9 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         )
 
         routers.append(certificates_router)
-    except ImportError:
-        pass
+    except ModuleNotFoundError as exc:  # absent, not broken: a broken one must fail loudly
+        if exc.name != "lindung_health.certificates.endpoints":
+            raise
     return create_app(
         settings=settings,
         title="Lindung health-records",
