@@ -9,7 +9,8 @@ What it does, on a fresh throwaway database and the shared Kafka:
    answers each ``{"to", "text", "reference"}`` with a message id and counts distinct
    references;
 2. measures that gateway's own ceiling: requests per second from a plain httpx client
-   (64 concurrent connections), i.e. the limit of what any sender here can hand it;
+   (at 1, the worker's, and 64 concurrent connections), i.e. the limit of what any httpx
+   sender here can hand it;
 3. seeds N recipients with phones, produces N ``exposure.detected`` events (one per contact)
    to ``lindung.exposures``, then runs the notifier's consumer and delivery worker
    and then its delivery worker, and times the two stages:
@@ -122,7 +123,7 @@ async def wait_for_gateway(url: str) -> None:
 # --- the measurements -------------------------------------------------------------------------
 
 
-async def gateway_ceiling(url: str, requests: int, concurrency: int = 64) -> float:
+async def gateway_ceiling(url: str, requests: int, concurrency: int, offset: int = 0) -> float:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits) as client:
         queue: asyncio.Queue[int] = asyncio.Queue()
@@ -131,7 +132,7 @@ async def gateway_ceiling(url: str, requests: int, concurrency: int = 64) -> flo
 
         async def sender() -> None:
             while not queue.empty():
-                i = queue.get_nowait()
+                i = queue.get_nowait() + offset
                 payload = {"to": "+62811000000", "text": "x" * 160, "reference": f"ceiling-{i}"}
                 response = await client.post(url, json=payload)
                 response.raise_for_status()
@@ -272,11 +273,18 @@ async def pipeline(settings: Settings, gateway_url: str, n: int) -> dict[str, fl
 
 async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
     await wait_for_gateway(url)
-    ceiling = await gateway_ceiling(url, args.ceiling_requests)
+    ceilings: dict[int, int] = {}
+    ceiling_requests = 0
+    for c in sorted({1, args.concurrency, 64}):
+        requests = args.ceiling_requests if c == args.concurrency else args.ceiling_requests // 4
+        ceilings[c] = round(
+            await gateway_ceiling(url, requests, concurrency=c, offset=ceiling_requests)
+        )
+        ceiling_requests += requests
     base = Settings(
         NOTIFIER_SMS_URL=url,
         delivery_batch_size=args.delivery_batch,
-        delivery_concurrency=64,
+        delivery_concurrency=args.concurrency,
     )
     async with fresh_database(base, Path(SERVICE.migrations_dir)) as settings:
         result = await pipeline(settings, url, args.contacts)
@@ -285,7 +293,8 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
     n = args.contacts
     return {
         "contacts": n,
-        "gateway_ceiling_per_s": round(ceiling),
+        "gateway_ceiling_per_s": ceilings[args.concurrency],
+        "gateway_ceiling_by_concurrency": ceilings,
         "fanout_per_s": round(n / result["stored_seconds"]),
         "delivery_per_s": round(n / result["delivered_seconds"]),
         "end_to_end_per_s": round(n / (result["stored_seconds"] + result["delivered_seconds"])),
@@ -293,7 +302,7 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "delivered_seconds": round(result["delivered_seconds"], 2),
         "produce_seconds": round(result["produce_seconds"], 2),
         "notifications": result["notifications"],
-        "sms_received_distinct": distinct - args.ceiling_requests,
+        "sms_received_distinct": distinct - ceiling_requests,
         "cpus": os.cpu_count(),
     }
 
@@ -303,7 +312,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--ceiling-requests", type=int, default=10_000)
+    parser.add_argument("--ceiling-requests", type=int, default=2_000)
+    parser.add_argument("--concurrency", type=int, default=Settings().delivery_concurrency)
     parser.add_argument("--delivery-batch", type=int, default=1000)
     parser.add_argument("--serve-gateway", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
