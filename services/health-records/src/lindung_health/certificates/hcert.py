@@ -23,8 +23,10 @@ from typing import Any
 import base45
 import cbor2
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pycose.algorithms import Es256, Ps256
 from pycose.headers import KID, Algorithm
 from pycose.keys.cosekey import CoseKey
@@ -47,6 +49,12 @@ COSE_HEADER_KID = 4
 ALG_ES256 = -7
 ALG_PS256 = -37
 SUPPORTED_ALGORITHMS = {ALG_ES256: "ES256", ALG_PS256: "PS256", -35: "ES384", -36: "ES512"}
+_HASHES: dict[int, hashes.HashAlgorithm] = {
+    ALG_ES256: hashes.SHA256(),
+    ALG_PS256: hashes.SHA256(),
+    -35: hashes.SHA384(),
+    -36: hashes.SHA512(),
+}
 
 #: The extended key usage OIDs that restrict a document signer to certificate types. The
 #: hcert specification first published them with an extra ".0" arc; verifiers accept both.
@@ -186,19 +194,14 @@ class DocumentSigner:
         return ALG_ES256 if isinstance(self.private_key, ec.EllipticCurvePrivateKey) else ALG_PS256
 
 
-def _cose_key(key: SignerKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> CoseKey:
+def _cose_key(key: SignerKey) -> CoseKey:
     # pycose's public door for foreign keys is PEM.
-    if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        return CoseKey.from_pem_private_key(pem.decode("ascii"))
-    pem = key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
-    return CoseKey.from_pem_public_key(pem.decode("ascii"))
+    return CoseKey.from_pem_private_key(pem.decode("ascii"))
 
 
 # --- issue ----------------------------------------------------------------------------------
@@ -279,6 +282,12 @@ class CoseSign1:
     unprotected: dict[Any, Any]
     payload: bytes
     message: Sign1Message
+    protected_raw: bytes = b""
+    signature: bytes = b""
+
+    def to_be_signed(self) -> bytes:
+        """The COSE Sig_structure for Signature1 (RFC 9052, 4.4), over the header as sent."""
+        return bytes(cbor2.dumps(["Signature1", self.protected_raw, b"", self.payload]))
 
     @property
     def kid(self) -> bytes | None:
@@ -326,7 +335,12 @@ def parse_cose(data: bytes) -> CoseSign1:
     except Exception as exc:
         raise HcertError(Reason.COSE_STRUCTURE, f"pycose refused the message: {exc}") from exc
     return CoseSign1(
-        protected=dict(protected), unprotected=unprotected, payload=decoded[2], message=message
+        protected=dict(protected),
+        unprotected=unprotected,
+        payload=decoded[2],
+        message=message,
+        protected_raw=decoded[0],
+        signature=decoded[3],
     )
 
 
@@ -397,15 +411,28 @@ def verify_signature(cose: CoseSign1, certificate: x509.Certificate) -> None:
         raise HcertError(Reason.SIGNATURE, "the signer's key is neither EC nor RSA")
     if isinstance(public_key, ec.EllipticCurvePublicKey) != (algorithm in (-7, -35, -36)):
         raise HcertError(Reason.SIGNATURE, "the algorithm does not match the signer's key type")
-    message = cose.message
-    # Verify against the headers as received: a foreign signer may put kid/alg in either bucket.
+    # The arithmetic is done by cryptography (OpenSSL): pycose verifies ECDSA with the
+    # pure-Python ecdsa package, about 9 ms a signature against well under 1 ms here.
+    hash_algorithm = _HASHES[algorithm]
     try:
-        message.key = _cose_key(public_key)
-        valid = bool(message.verify_signature())
-    except Exception as exc:
-        raise HcertError(Reason.SIGNATURE, f"the signature could not be checked: {exc}") from exc
-    if not valid:
-        raise HcertError(Reason.SIGNATURE, "the signature does not match the signer's key")
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            size = (public_key.curve.key_size + 7) // 8
+            if len(cose.signature) != 2 * size:
+                raise HcertError(Reason.SIGNATURE, "the ECDSA signature has the wrong length")
+            r = int.from_bytes(cose.signature[:size], "big")
+            s_value = int.from_bytes(cose.signature[size:], "big")
+            public_key.verify(
+                encode_dss_signature(r, s_value), cose.to_be_signed(), ec.ECDSA(hash_algorithm)
+            )
+        else:
+            public_key.verify(
+                cose.signature,
+                cose.to_be_signed(),
+                padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=padding.PSS.AUTO),
+                hash_algorithm,
+            )
+    except InvalidSignature as exc:
+        raise HcertError(Reason.SIGNATURE, "the signature does not match the signer's key") from exc
 
 
 def check_validity(claims: HcertClaims, at: datetime) -> None:
