@@ -22,7 +22,7 @@ from lindung_health.feeds import repository
 from lindung_health.feeds.fhir import ParsedRecord, Rejected, parse_record, split_entries
 from lindung_health.models import HealthRecord
 from lindung_health.people import repository as people
-from lindung_health.screening.service import recompute
+from lindung_health.screening.service import recompute, rule_context
 from lindung_health.toolkit import Toolkit
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,11 @@ async def ingest(
         outcome, persons = await _store(session, tk, index, parsed, source, now)
         outcomes.append(outcome)
         affected |= persons
+    context = await rule_context(session, now) if affected else None
     for person_id in sorted(affected):
         person = await people.get(session, person_id)
         if person is not None:
-            await recompute(session, person, now)
+            await recompute(session, person, now, context=context)
     counts = {
         r: sum(1 for o in outcomes if o.result == r) for r in ("accepted", "duplicate", "rejected")
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from lindung_shared import outbox
@@ -18,6 +19,7 @@ from lindung_shared.errors import Problem
 from lindung_shared.events import Colour, make_event
 from lindung_shared.events.catalogue import StatusChanged
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lindung_health.cases.service import sync_cases
 from lindung_health.models import Exposure, HealthRecord, Person, PersonStatus, StatusHistory
@@ -72,15 +74,36 @@ def decision_inputs(
     return vaccinations, tests, contacts
 
 
+@dataclass(frozen=True)
+class RuleContext:
+    """The rule in force at a moment and when the next rule starts or ends (looked up once per
+    batch of recomputations at the same moment)."""
+
+    rule: Rule
+    next_boundary: datetime | None
+
+
+async def rule_context(session: AsyncSession, now: datetime) -> RuleContext:
+    return RuleContext(
+        await rule_in_force(session, now), await repository.next_rule_boundary(session, now)
+    )
+
+
 async def recompute(
-    session: AsyncSession, person: Person, now: datetime, *, sync: bool = True
+    session: AsyncSession,
+    person: Person,
+    now: datetime,
+    *,
+    sync: bool = True,
+    context: RuleContext | None = None,
 ) -> PersonStatus:
     """Decide ``person``'s status at ``now`` and store it; publishes what changed.
 
     ``sync`` also re-derives the person's cases from their results (after a record changed).
     """
     current = await repository.lock_status(session, person.id)
-    rule = await rule_in_force(session, now)
+    context = context or await rule_context(session, now)
+    rule = context.rule
     records = await repository.records_of(session, person.id)
     if sync:
         await sync_cases(session, person.id, records, rule.parameters, now)
@@ -94,26 +117,25 @@ async def recompute(
         rule=rule,
         now=now,
     )
-    boundary = await repository.next_rule_boundary(session, now)
+    boundary = context.next_boundary
     due = min((m for m in (decision.valid_until, boundary) if m is not None), default=None)
-    await repository.upsert_status(
-        session,
-        {
-            "person_id": person.id,
-            "colour": decision.colour.value,
-            "reasons": list(decision.reasons),
-            "valid_until": decision.valid_until,
-            "due_at": due,
-            "rule_version": decision.rule_version,
-            "computed_at": now,
-        },
-    )
+    values = {
+        "person_id": person.id,
+        "colour": decision.colour.value,
+        "reasons": list(decision.reasons),
+        "valid_until": decision.valid_until,
+        "due_at": due,
+        "rule_version": decision.rule_version,
+        "computed_at": now,
+    }
     if _changed(current, decision):
         await _publish(session, person.id, current, decision, now)
-    stored = await repository.get_status(session, person.id)
-    assert stored is not None
-    await session.refresh(stored)
-    return stored
+    await repository.upsert_status(session, values)
+    if current is not None:
+        for key, value in values.items():  # keep the session's copy in step with the row
+            set_committed_value(current, key, value)
+        return current
+    return PersonStatus(**values)
 
 
 def _changed(current: PersonStatus | None, decision: Decision) -> bool:
@@ -180,8 +202,9 @@ async def sweep_due(session: AsyncSession, now: datetime, limit: int) -> int:
     from lindung_health.people import repository as people
 
     due = await repository.claim_due(session, now, limit)
+    context = await rule_context(session, now) if due else None
     for person_id in due:
         person = await people.get(session, person_id)
         if person is not None:
-            await recompute(session, person, now, sync=False)
+            await recompute(session, person, now, sync=False, context=context)
     return len(due)
