@@ -189,3 +189,23 @@ async def test_interpretation_codes_and_snomed_vaccines(client, people, feed_hea
     )
     status = await people.status(person)
     assert (status["colour"], status["reasons"]) == ("green", ["negative_test"])
+
+
+async def test_positive_corrected_to_negative_retracts_the_case(
+    client, people, feed_headers, sessionmaker
+) -> None:
+    person = await people.register()
+    nik, pid = person["nik"], person["person_id"]
+    ident = f"corr-{nik}"
+    await _post(client, feed_headers, observation(nik, ident=ident, when=ago(1), version="1"))
+    assert (await people.status(person))["colour"] == "black"
+    corrected = observation(
+        nik, ident=ident, when=ago(1), result="negative", status="corrected", version="2"
+    )
+    answer = await _post(client, feed_headers, corrected)
+    assert answer["entry"][0]["lindung"]["action"] == "replaced"
+    status = await people.status(person)
+    assert (status["colour"], status["reasons"]) == ("green", ["negative_test"])
+    confirmed = await _events(sessionmaker, "case.confirmed", pid)
+    retracted = await _events(sessionmaker, "case.retracted", pid)
+    assert [c["case_id"] for c in confirmed] == [r["case_id"] for r in retracted]
