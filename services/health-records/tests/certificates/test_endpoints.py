@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 PersonFactory = Callable[..., Awaitable[uuid.UUID]]
 RecordFactory = Callable[..., Awaitable[uuid.UUID]]
 
-VECTORS = Path(__file__).resolve().parents[4] / ".." / "shared" / "data" / "eu-dcc-testdata"
+VECTORS = Path(
+    os.environ.get("LINDUNG_DCC_TESTDATA")
+    or Path(__file__).resolve().parents[4] / ".." / "shared" / "data" / "eu-dcc-testdata"
+)
 CVX = "http://hl7.org/fhir/sid/cvx"
 
 
