@@ -2,10 +2,12 @@
 
 Matching is one set-based statement: the case's visits in its infectious window, every other
 visit at the same venue that overlaps them (widened by the category's margins), the longest
-overlap per contact, recorded in the ``reported_exposures`` ledger with ``ON CONFLICT DO
-NOTHING`` and, for the rows actually inserted, the events written straight into the outbox.
-The ledger's primary key (case, contact) is what makes the result exactly-once, however often
-and by however many matcher instances a case is handled concurrently.
+overlap per contact, recorded in the ``reported_exposures`` ledger unless that (case, contact)
+pair is there already and, for the rows actually inserted, the events written straight into
+the outbox. Exactly-once, however often and by however many matcher instances a case is
+handled: the case's ``exposure_cases`` row is locked first (serialising one case's matching
+across transactions), the ledger is read under that lock, and its primary key (case, contact)
+rejects anything that would still slip through.
 
 Visit stays are half-open ``[checked_in_at, coalesce(checked_out_at, auto_checkout_at))``.
 """
@@ -71,7 +73,7 @@ CONTACTS_SQL = """
           AND coalesce(v.checked_out_at, v.auto_checkout_at) > CAST(:ws AS timestamptz)
     ),
     case_window AS (
-        SELECT cv.*,
+        SELECT cv.*, ve.name AS venue_name, ve.timezone AS venue_timezone, ve.manager_id,
                cv.infectious_start - r.margin_before AS exposed_from,
                cv.infectious_end + r.margin_after AS exposed_until,
                r.min_overlap
@@ -128,10 +130,18 @@ MATCH_SQL = (
                case_visit_id, overlap_start, overlap_end,
                CAST(extract(epoch FROM overlap_end - overlap_start) / 60 AS double precision)
         FROM contact
+        -- Not ON CONFLICT: its speculative insertion doubles the cost of this insert. The
+        -- case's row in exposure_cases, locked by claim_case, serialises the matching of one
+        -- case, so this anti-join sees every pair already reported (the primary key still
+        -- guards the invariant).
+        WHERE NOT EXISTS (
+            SELECT 1 FROM reported_exposures done
+            WHERE done.case_id = CAST(:case_id AS uuid)
+              AND done.contact_person_id = contact.contact_person_id
+        )
         ORDER BY contact_person_id
-        ON CONFLICT DO NOTHING
-        RETURNING exposure_id, contact_person_id, venue_id, overlap_start, overlap_end,
-                  overlap_minutes
+        RETURNING exposure_id, contact_person_id, venue_id, case_visit_id, overlap_start,
+                  overlap_end, overlap_minutes
     ),
     visited AS (
         INSERT INTO reported_case_visits (case_id, visit_id, venue_id, visit_start, visit_end)
@@ -139,7 +149,7 @@ MATCH_SQL = (
         FROM case_window
         ORDER BY visit_id
         ON CONFLICT DO NOTHING
-        RETURNING venue_id, visit_start, visit_end
+        RETURNING visit_id, venue_id, visit_start, visit_end
     ),
     published AS (
         INSERT INTO outbox (event_id, topic, key, type, version, occurred_at, producer, payload)
@@ -151,12 +161,12 @@ MATCH_SQL = (
                    'case_ref', CAST(:case_ref AS text),
                    'contact_person_id', r.contact_person_id,
                    'venue_id', r.venue_id,
-                   'venue_name', ve.name,
-                   'venue_timezone', ve.timezone,
+                   'venue_name', w.venue_name,
+                   'venue_timezone', w.venue_timezone,
                    'overlap_start', r.overlap_start,
                    'overlap_end', r.overlap_end,
                    'overlap_minutes', r.overlap_minutes)
-        FROM recorded r JOIN venues ve ON ve.venue_id = r.venue_id
+        FROM recorded r JOIN case_window w ON w.visit_id = r.case_visit_id
         UNION ALL
         SELECT gen_random_uuid(), CAST(:visited_topic AS text), s.venue_id::text,
                CAST(:visited_type AS text),
@@ -164,12 +174,12 @@ MATCH_SQL = (
                jsonb_build_object(
                    'case_ref', CAST(:case_ref AS text),
                    'venue_id', s.venue_id,
-                   'manager_id', ve.manager_id,
-                   'venue_name', ve.name,
-                   'venue_timezone', ve.timezone,
+                   'manager_id', w.manager_id,
+                   'venue_name', w.venue_name,
+                   'venue_timezone', w.venue_timezone,
                    'visit_start', s.visit_start,
                    'visit_end', s.visit_end)
-        FROM visited s JOIN venues ve ON ve.venue_id = s.venue_id
+        FROM visited s JOIN case_window w ON w.visit_id = s.visit_id
         RETURNING type
     )
     SELECT count(*) FILTER (WHERE type = :detected_type) AS exposures,
