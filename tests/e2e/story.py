@@ -1,0 +1,476 @@
+"""The whole Lindung story, told through the four services' public APIs.
+
+Used by the end-to-end test (which asserts every step) and by ``make demo`` (which narrates
+it). Only HTTP calls to the running services: the venue registry, health records, check-in
+and the notifier talk to each other over Kafka exactly as in production.
+
+The plot: a mall and a café register and print posters; five people register and their
+vaccinations arrive from the national registry's feed (one of them, Citra, has none). Ayu
+visited the mall six days ago together with Fajar (their phones uploaded those visits late,
+as an offline batch). Today Ayu and Budi check in at the mall; Citra is refused there for
+being unvaccinated; Dewi fills the one-seat café and Eko is refused at capacity. Then the
+laboratory reports Ayu's PCR, sampled five days ago, positive: Budi and Fajar are close
+contacts, their status turns black, they and the mall's manager are notified. Fajar, whose
+exposure was six days ago, tests negative today and is cleared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from lindung_shared.auth import TokenIssuer
+
+Narrate = Callable[[str], None]
+
+NIK_SYSTEM = "https://fhir.kemkes.go.id/id/nik"
+CVX = "http://hl7.org/fhir/sid/cvx"
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+
+
+@dataclass
+class Urls:
+    registry: str = "http://127.0.0.1:8001"
+    checkin: str = "http://127.0.0.1:8002"
+    health: str = "http://127.0.0.1:8003"
+    notifier: str = "http://127.0.0.1:8004"
+
+
+@dataclass
+class Person:
+    name: str
+    nik: str
+    birth_date: date
+    phone: str
+    person_id: str = ""
+    token: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def nik_for(regency: str, district: int, born: date, female: bool, serial: int) -> str:
+    day = born.day + (40 if female else 0)
+    return f"{regency}{district:02d}{day:02d}{born.month:02d}{born.year % 100:02d}{serial:04d}"
+
+
+@dataclass
+class Story:
+    issuer: TokenIssuer
+    urls: Urls = field(default_factory=Urls)
+    narrate: Narrate = print
+    timeout: float = 90.0
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.run_id = uuid.uuid4().hex[:6]
+        self.manager_id = f"manager-{self.run_id}"
+        self.manager = {
+            "Authorization": "Bearer "
+            + self.issuer.issue(subject=self.manager_id, roles=["venue_manager"])
+        }
+        self.feed = {
+            "Authorization": "Bearer " + self.issuer.issue(subject="national-feeds", roles=["feed"])
+        }
+        self.officer = {
+            "Authorization": "Bearer "
+            + self.issuer.issue(subject=f"officer-{self.run_id}", roles=["health_officer"])
+        }
+        self.http = httpx.AsyncClient(timeout=30)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    # -- helpers ------------------------------------------------------------------------
+
+    async def call(
+        self, method: str, url: str, *, expect: int | tuple[int, ...] = 200, **kwargs: Any
+    ) -> Any:
+        response = await self.http.request(method, url, **kwargs)
+        wanted = (expect,) if isinstance(expect, int) else expect
+        if response.status_code not in wanted:
+            raise AssertionError(
+                f"{method} {url} answered {response.status_code}: {response.text[:500]}"
+            )
+        return response.json() if response.content else None
+
+    async def until(self, what: str, check: Callable[[], Awaitable[Any]]) -> Any:
+        deadline = time.monotonic() + self.timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = await check()
+            if last:
+                return last
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+    def _person(self, name: str, index: int, female: bool) -> Person:
+        born = date(1985 + index, 1 + index, 10 + index)
+        serial = int(self.run_id[:4], 16) % 9000 + 100 * index + 1
+        return Person(
+            name=name,
+            nik=nik_for("3171", 1 + index, born, female, serial),
+            birth_date=born,
+            phone=f"+62812{int(self.run_id, 16) % 10**6:06d}{index:02d}",
+        )
+
+    # -- the story ----------------------------------------------------------------------
+
+    async def venues(self) -> None:
+        self.narrate("A mall and a café in Jakarta Selatan register with the venue registry.")
+        self.mall = await self.call(
+            "POST",
+            f"{self.urls.registry}/v1/venues",
+            expect=201,
+            headers=self.manager,
+            json={
+                "name": f"Mal Lindung {self.run_id}",
+                "category": "mall",
+                "address": "Jl. Metro Pondok Indah",
+                "regency_code": "3171",
+                "latitude": -6.2656,
+                "longitude": 106.7838,
+                "capacity": 500,
+                "max_stay_minutes": 240,
+                "entrances": ["Lobby utama"],
+            },
+        )
+        self.cafe = await self.call(
+            "POST",
+            f"{self.urls.registry}/v1/venues",
+            expect=201,
+            headers=self.manager,
+            json={
+                "name": f"Kopi Satu Kursi {self.run_id}",
+                "category": "restaurant",
+                "address": "Jl. Kemang Raya",
+                "regency_code": "3171",
+                "latitude": -6.26,
+                "longitude": 106.81,
+                "capacity": 1,
+                "max_stay_minutes": 120,
+                "entrances": ["main"],
+            },
+        )
+        self.mall_qr = await self.call(
+            "POST",
+            f"{self.urls.registry}/v1/venues/{self.mall['id']}/qr-codes",
+            expect=201,
+            headers=self.manager,
+            json={"entrance": "Lobby utama"},
+        )
+        self.cafe_qr = await self.call(
+            "POST",
+            f"{self.urls.registry}/v1/venues/{self.cafe['id']}/qr-codes",
+            expect=201,
+            headers=self.manager,
+            json={"entrance": "main"},
+        )
+        poster = await self.http.get(
+            f"{self.urls.registry}/v1/venues/{self.mall['id']}/qr-codes/"
+            f"{self.mall_qr['id']}/poster.pdf",
+            headers=self.manager,
+        )
+        assert poster.status_code == 200
+        assert poster.content.startswith(b"%PDF")
+        self.results["poster_bytes"] = len(poster.content)
+        self.narrate(
+            f"  signed QR posters printed (mall poster: {len(poster.content):,} bytes "
+            f"of PDF; payload starts {self.mall_qr['payload'][:24]}...)."
+        )
+
+    async def people(self) -> None:
+        self.narrate("Ayu, Budi, Citra, Dewi, Eko and Fajar register with their NIK and phone.")
+        self.ayu, self.budi = self._person("Ayu", 0, True), self._person("Budi", 1, False)
+        self.citra, self.dewi = self._person("Citra", 2, True), self._person("Dewi", 3, True)
+        self.eko, self.fajar = self._person("Eko", 4, False), self._person("Fajar", 5, False)
+        self.everyone = [self.ayu, self.budi, self.citra, self.dewi, self.eko, self.fajar]
+        for p in self.everyone:
+            body = await self.call(
+                "POST",
+                f"{self.urls.health}/v1/people",
+                expect=(200, 201),
+                json={
+                    "nik": p.nik,
+                    "name": p.name,
+                    "birth_date": p.birth_date.isoformat(),
+                    "phone": p.phone,
+                },
+            )
+            p.person_id = body["person_id"]
+            # The app would sign in with a one-time code; the code goes out by SMS, so the
+            # story mints the same citizen token the sign-in would.
+            p.token = self.issuer.issue(subject=p.person_id, roles=["citizen"])
+
+    async def vaccinations(self) -> None:
+        self.narrate("The national vaccination registry sends two doses for everyone but Citra.")
+        entries = []
+        for i, p in enumerate(self.everyone):
+            if p is self.citra:
+                continue
+            for dose, days_ago in ((1, 120), (2, 90)):
+                entries.append(
+                    {
+                        "resource": {
+                            "resourceType": "Immunization",
+                            "identifier": [
+                                {
+                                    "system": "https://sehatindonesiaku.kemkes.go.id/vaccination",
+                                    "value": f"{self.run_id}-{i}-{dose}",
+                                }
+                            ],
+                            "status": "completed",
+                            "vaccineCode": {"coding": [{"system": CVX, "code": "511"}]},
+                            "patient": {"identifier": {"system": NIK_SYSTEM, "value": p.nik}},
+                            "occurrenceDateTime": (
+                                datetime.now(UTC) - timedelta(days=days_ago)
+                            ).isoformat(),
+                            "protocolApplied": [{"doseNumberPositiveInt": dose}],
+                        }
+                    }
+                )
+        answer = await self.call(
+            "POST",
+            f"{self.urls.health}/v1/feeds/fhir",
+            headers=self.feed,
+            json={"resourceType": "Bundle", "type": "batch", "entry": entries},
+        )
+        self.results["vaccination_feed"] = answer
+        for p in self.everyone:
+            expected = "red" if p is self.citra else "green"
+
+            async def colour(p: Person = p, expected: str = expected) -> bool:
+                status = await self.call(
+                    "GET", f"{self.urls.health}/v1/people/me/status", headers=p.headers
+                )
+                return bool(status["colour"] == expected)
+
+            await self.until(f"{p.name} to be {expected}", colour)
+        self.narrate("  statuses: Citra red (not vaccinated), everyone else green.")
+
+    async def checkin(self, person: Person, qr: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = await self.call(
+            "POST",
+            f"{self.urls.checkin}/v1/checkins",
+            headers=person.headers,
+            json={"qr": qr["payload"], **extra},
+        )
+        return answer
+
+    async def visits(self) -> None:
+        self.narrate(
+            "Six days ago Ayu and Fajar were at the mall; their phones upload those "
+            "visits late, as an offline batch."
+        )
+        six_days_ago = datetime.now(UTC) - timedelta(days=6)
+        for p, minutes in ((self.ayu, 0), (self.fajar, 30)):
+            answer = await self.call(
+                "POST",
+                f"{self.urls.checkin}/v1/checkins/batch",
+                headers=p.headers,
+                json={
+                    "items": [
+                        {
+                            "client_id": f"{self.run_id}-{p.name}-offline",
+                            "qr": self.mall_qr["payload"],
+                            "scanned_at": (six_days_ago + timedelta(minutes=minutes)).isoformat(),
+                        }
+                    ]
+                },
+            )
+            self.results[f"batch_{p.name}"] = answer
+
+        self.narrate(
+            "Today the check-in service learns of the venues and colours over Kafka; "
+            "Ayu and Budi check in at the mall."
+        )
+
+        async def admitted(p: Person, qr: dict[str, Any]) -> dict[str, Any] | None:
+            response = await self.http.post(
+                f"{self.urls.checkin}/v1/checkins", headers=p.headers, json={"qr": qr["payload"]}
+            )
+            if response.status_code == 200 and response.json()["outcome"] == "admitted":
+                answer: dict[str, Any] = response.json()
+                return answer
+            return None
+
+        for p in (self.ayu, self.budi):
+            answer = await self.until(
+                f"{p.name} to be admitted at the mall", lambda p=p: admitted(p, self.mall_qr)
+            )
+            self.narrate(
+                f"  {p.name}: {answer['outcome']} ({answer['colour']}), "
+                f"mall occupancy {answer['occupancy']['present']}/"
+                f"{answer['occupancy']['capacity']}."
+            )
+        refused = await self.checkin(self.citra, self.mall_qr)
+        assert refused["outcome"] == "refused", refused
+        assert refused["colour"] == "red", refused
+        self.results["citra"] = refused
+        self.narrate(f"  Citra: refused ({refused['colour']}): {refused['reason']['en']}")
+        dewi = await self.until(
+            "Dewi to be admitted at the café", lambda: admitted(self.dewi, self.cafe_qr)
+        )
+        self.narrate(
+            f"  Dewi: admitted at the café ({dewi['occupancy']['present']}/"
+            f"{dewi['occupancy']['capacity']})."
+        )
+        eko = await self.checkin(self.eko, self.cafe_qr)
+        assert eko["outcome"] == "refused", eko
+        assert eko["reason"]["code"] in ("venue_full", "at_capacity", "capacity"), eko
+        self.results["eko"] = eko
+        self.narrate(f"  Eko: refused at the café: {eko['reason']['en']}")
+
+    async def positive_result(self) -> None:
+        self.narrate("The laboratory reports Ayu's PCR, sampled five days ago: positive.")
+        sampled = datetime.now(UTC) - timedelta(days=5)
+        await self.call(
+            "POST",
+            f"{self.urls.health}/v1/feeds/fhir",
+            headers=self.feed,
+            json={
+                "resourceType": "Bundle",
+                "type": "batch",
+                "entry": [
+                    {
+                        "resource": {
+                            "resourceType": "Observation",
+                            "identifier": [
+                                {
+                                    "system": "https://lab.example.id/result",
+                                    "value": f"{self.run_id}-ayu-pcr",
+                                }
+                            ],
+                            "status": "final",
+                            "code": {"coding": [{"system": LOINC, "code": "94500-6"}]},
+                            "subject": {
+                                "identifier": {"system": NIK_SYSTEM, "value": self.ayu.nik}
+                            },
+                            "effectiveDateTime": sampled.isoformat(),
+                            "valueCodeableConcept": {
+                                "coding": [{"system": SNOMED, "code": "10828004"}]
+                            },
+                        }
+                    }
+                ],
+            },
+        )
+        started = time.monotonic()
+
+        async def black(p: Person) -> dict[str, Any] | None:
+            status: dict[str, Any] = await self.call(
+                "GET", f"{self.urls.health}/v1/people/me/status", headers=p.headers
+            )
+            return status if status["colour"] == "black" else None
+
+        for p in (self.ayu, self.budi, self.fajar):
+            status = await self.until(f"{p.name} to turn black", lambda p=p: black(p))
+            self.narrate(
+                f"  {p.name}: black ({', '.join(status['reasons'])}) until "
+                f"{status.get('valid_until')}."
+            )
+        self.results["seconds_to_black"] = round(time.monotonic() - started, 2)
+        for p in (self.dewi, self.eko):
+            status = await self.call(
+                "GET", f"{self.urls.health}/v1/people/me/status", headers=p.headers
+            )
+            assert status["colour"] == "green", (p.name, status)
+
+    async def notifications(self) -> None:
+        self.narrate("The notifier tells the close contacts and the mall's manager.")
+
+        async def inbox(headers: dict[str, str], kind_word: str) -> list[dict[str, Any]] | None:
+            page = await self.call("GET", f"{self.urls.notifier}/v1/notifications", headers=headers)
+            items = [n for n in page["items"] if kind_word in n["kind"]]
+            return items or None
+
+        for p in (self.budi, self.fajar):
+            items = await self.until(
+                f"{p.name}'s exposure notification", lambda p=p: inbox(p.headers, "exposure")
+            )
+            self.results[f"inbox_{p.name}"] = items
+            self.narrate(f"  to {p.name} ({items[0]['language']}): {items[0]['title']}")
+            self.narrate(f"    {items[0]['body']}")
+        manager = await self.until(
+            "the manager's venue alert", lambda: inbox(self.manager, "venue")
+        )
+        self.results["inbox_manager"] = manager
+        self.narrate(f"  to the mall's manager: {manager[0]['title']}")
+        for p in (self.dewi, self.eko, self.citra):
+            page = await self.call(
+                "GET", f"{self.urls.notifier}/v1/notifications", headers=p.headers
+            )
+            assert not [n for n in page["items"] if "exposure" in n["kind"]], p.name
+
+    async def negative_test(self) -> None:
+        self.narrate("Fajar, exposed six days ago, takes a PCR today: negative.")
+        await self.call(
+            "POST",
+            f"{self.urls.health}/v1/feeds/fhir",
+            headers=self.feed,
+            json={
+                "resourceType": "Bundle",
+                "type": "batch",
+                "entry": [
+                    {
+                        "resource": {
+                            "resourceType": "Observation",
+                            "identifier": [
+                                {
+                                    "system": "https://lab.example.id/result",
+                                    "value": f"{self.run_id}-fajar-pcr",
+                                }
+                            ],
+                            "status": "final",
+                            "code": {"coding": [{"system": LOINC, "code": "94500-6"}]},
+                            "subject": {
+                                "identifier": {"system": NIK_SYSTEM, "value": self.fajar.nik}
+                            },
+                            "effectiveDateTime": (
+                                datetime.now(UTC) - timedelta(hours=2)
+                            ).isoformat(),
+                            "valueCodeableConcept": {
+                                "coding": [{"system": SNOMED, "code": "260385009"}]
+                            },
+                        }
+                    }
+                ],
+            },
+        )
+
+        async def cleared() -> dict[str, Any] | None:
+            status: dict[str, Any] = await self.call(
+                "GET", f"{self.urls.health}/v1/people/me/status", headers=self.fajar.headers
+            )
+            return status if status["colour"] != "black" else None
+
+        status = await self.until("Fajar to be cleared", cleared)
+        self.narrate(
+            f"  Fajar: {status['colour']} again. Budi stays in quarantine (exposed "
+            "today; a negative test counts from day 5)."
+        )
+        budi = await self.call(
+            "GET", f"{self.urls.health}/v1/people/me/status", headers=self.budi.headers
+        )
+        assert budi["colour"] == "black", budi
+
+    async def run(self) -> dict[str, Any]:
+        try:
+            await self.venues()
+            await self.people()
+            await self.vaccinations()
+            await self.visits()
+            await self.positive_result()
+            await self.notifications()
+            await self.negative_test()
+        finally:
+            await self.close()
+        return self.results
