@@ -89,6 +89,14 @@ async def test_rotate_then_retire(client, settings, manager, officer, token, cre
     assert poster.status_code == 410
     assert poster.json()["type"].endswith("qr-key-retired")
 
+    # the dead code is replaced on request, without a manual revocation
+    replacement = await issue(client, manager, venue, "Main lobby")
+    assert replacement["key_id"] == new_kid
+    history = (await client.get(url, params={"include_revoked": "true"}, headers=manager)).json()
+    assert {c["id"]: c["revoked_at"] is not None for c in history}[old_code["id"]] is True
+    live_again = await client.post(url, json={"entrance": "Main lobby"}, headers=manager)
+    assert live_again.status_code == 409  # the new code is alive
+
     twice = await client.post(f"/v1/qr-keys/{old_code['key_id']}/retire", headers=officer)
     assert twice.status_code == 409
     unknown = await client.post("/v1/qr-keys/qr-nope/retire", headers=officer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from lindung_shared import outbox
 from lindung_shared.auth import Principal
@@ -51,11 +52,15 @@ async def issue(
             extra={"entrances": list(venue.entrances)},
         )
     repo = QrCodeRepository(session)
+    now = utcnow()
     existing = await repo.live_for_entrance(venue.id, entrance)
     if existing is not None:
-        raise _already_issued(existing)
+        if await repo.key_status(existing.key_id) != "retired":
+            raise _already_issued(existing)
+        # Its key was retired, so the code no longer verifies: replace it without making
+        # the manager revoke a code that is already dead.
+        await _mark_revoked(session, existing, now)
     key_id, private_key = await keys.signing_key(session, vault)
-    now = utcnow()
     qr_id = uuid.uuid4()
     code = QrCode(
         id=qr_id,
@@ -138,18 +143,22 @@ async def revoke(
     code = await _known(repo, venue_id, qr_id, for_update=True)
     if code.revoked_at is not None:
         raise _revoked(qr_id)
-    now = utcnow()
+    await _mark_revoked(session, code, utcnow())
+    return code
+
+
+async def _mark_revoked(session: AsyncSession, code: QrCode, now: datetime) -> None:
     code.revoked_at = now
     await session.flush()
     await outbox.add_events(
         session,
         [
             make_event(
-                "qr_code.revoked", QrCodeRevoked(qr_id=qr_id, venue_id=venue.id, revoked_at=now)
+                "qr_code.revoked",
+                QrCodeRevoked(qr_id=code.id, venue_id=code.venue_id, revoked_at=now),
             )
         ],
     )
-    return code
 
 
 async def _known(
