@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from lindung_shared.app import create_app
 
 from lindung_health.audit.endpoints import router as audit_router
+from lindung_health.certificates.endpoints import router as certificates_router
 from lindung_health.feeds.endpoints import router as feeds_router
 from lindung_health.people.endpoints import router as people_router
 from lindung_health.screening.endpoints import router as rules_router
@@ -27,16 +28,14 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         app.state.toolkit = Toolkit.from_settings(settings)
         app.state.token_issuer = build_issuer(settings)
 
-    routers = [people_router, signin_router, feeds_router, rules_router, audit_router]
-    try:  # the certificates feature (issue 9) plugs in when present
-        from lindung_health.certificates.endpoints import (  # type: ignore[import-not-found,unused-ignore]
-            router as certificates_router,
-        )
-
-        routers.append(certificates_router)
-    except ModuleNotFoundError as exc:  # absent, not broken: a broken one must fail loudly
-        if exc.name != "lindung_health.certificates.endpoints":
-            raise
+    routers = [
+        people_router,
+        signin_router,
+        feeds_router,
+        rules_router,
+        audit_router,
+        certificates_router,
+    ]
     return create_app(
         settings=settings,
         title="Lindung health-records",

@@ -19,6 +19,7 @@ from lindung_health.certificates.status import foreign_decision_inputs
 from lindung_health.certificates.trust import generate_development_signer
 from lindung_health.settings import Settings
 from lindung_shared.testing import bearer as headers_for
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 PersonFactory = Callable[..., Awaitable[uuid.UUID]]
@@ -388,6 +389,14 @@ async def test_citizen_attaches_a_verified_foreign_certificate(
         (date(2021, 6, 1), 2)
     ]
     assert tests == []
+    # ...and the status engine counts it: a person with no Indonesian records is green.
+    async with certificate_sessions() as session:
+        colour = (
+            await session.execute(
+                text("SELECT colour FROM person_status WHERE person_id = :p"), {"p": person}
+            )
+        ).scalar_one()
+    assert colour == "green"
 
 
 async def test_foreign_certificates_of_someone_else_or_untrusted_are_refused(

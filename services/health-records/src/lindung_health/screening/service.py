@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lindung_health.cases.service import sync_cases
+from lindung_health.certificates.status import foreign_decision_inputs
 from lindung_health.models import Exposure, HealthRecord, Person, PersonStatus, StatusHistory
 from lindung_health.screening import repository
 from lindung_health.screening.rules import (
@@ -109,6 +110,10 @@ async def recompute(
         await sync_cases(session, person.id, records, rule.parameters, now)
     exposures = await repository.active_exposures(session, person.id)
     vaccinations, tests, contacts = decision_inputs(records, exposures)
+    # Verified foreign certificates the person attached count like our own records.
+    foreign_vaccinations, foreign_tests = await foreign_decision_inputs(session, person.id)
+    vaccinations += foreign_vaccinations
+    tests += foreign_tests
     decision = decide(
         birth_date=person.birth_date,
         vaccinations=vaccinations,
