@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from lindung_shared.app import create_app
 
 from lindung_checkin.checkins.endpoints import router as checkins_router
+from lindung_checkin.checkins.grouping import ScanGrouper
 from lindung_checkin.checkins.service import Door
 from lindung_checkin.database import create_pool
 from lindung_checkin.settings import Settings
@@ -25,7 +26,12 @@ async def _open_door(app: FastAPI) -> None:
     rules = RuleVersionCache(refresh_seconds=settings.sector_rules_refresh_seconds)
     await keys.load(pool)
     await rules.load(pool)
-    app.state.door = Door(settings=settings, pool=pool, keys=keys, rules=rules)
+    grouper = ScanGrouper(
+        pool,
+        max_group=settings.scan_group_max,
+        max_in_flight=settings.database_pool_size - 2,
+    )
+    app.state.door = Door(settings=settings, pool=pool, keys=keys, rules=rules, grouper=grouper)
 
 
 async def _close_door(app: FastAPI) -> None:

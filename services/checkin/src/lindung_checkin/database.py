@@ -20,6 +20,19 @@ def asyncpg_dsn(settings: ServiceSettings) -> str:
     return settings.sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+class HotConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pooled connection released without the reset query.
+
+    asyncpg normally sends ``RESET ALL; UNLISTEN *; ...`` on every release: a second round
+    trip per scan. The hot pool never changes session state (no SET, LISTEN or session-level
+    advisory locks; scans use transaction-scoped locks), so there is nothing to reset. An open
+    transaction is still rolled back by asyncpg on release.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # UUIDs travel as text: they go straight into orjson answers, no conversion per field.
     await conn.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")
@@ -31,6 +44,7 @@ async def create_pool(settings: ServiceSettings, *, min_size: int = 2) -> asyncp
         min_size=min_size,
         max_size=settings.database_pool_size,
         init=_init_connection,
+        connection_class=HotConnection,
         server_settings={"application_name": f"{settings.service_name}-hot"},
     )
     assert pool is not None

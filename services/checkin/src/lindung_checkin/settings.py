@@ -39,3 +39,5 @@ class Settings(ServiceSettings):
     occupancy_publish_interval_seconds: float = 1.0
     partition_job_interval_seconds: float = 3600.0
     batch_max_items: int = 200
+    #: Most scans sent together in one statement (group commit; see checkins/grouping.py).
+    scan_group_max: int = 64

@@ -22,7 +22,7 @@ from lindung_checkin.database import JsonResponse
 router = APIRouter(prefix="/v1/checkins", tags=["check-in"])
 
 
-def get_door(request: Request) -> Door:
+async def get_door(request: Request) -> Door:
     door: Door = request.app.state.door
     return door
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeAlias
 
@@ -15,8 +16,60 @@ from lindung_checkin.database import is_missing_partition
 Executor: TypeAlias = Any  # an asyncpg Pool or Connection (both fetchrow/execute)
 
 _SCAN = "SELECT * FROM checkin_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_SCAN_GROUP = "SELECT * FROM checkin_scan_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 _CHECKOUT = "SELECT * FROM checkin_checkout($1, $2, $3)"
 _ENSURE_PARTITIONS = "SELECT checkin_ensure_partitions(d) FROM unnest($1::date[]) AS d"
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    person_id: uuid.UUID
+    venue_id: uuid.UUID
+    qr_id: uuid.UUID | None
+    entrance: str | None
+    at: datetime
+    client_id: str | None
+    source: str
+    live: bool
+    rule_version: str | None
+    visit_id: uuid.UUID
+
+
+async def scan_one(db: Executor, s: Scan) -> asyncpg.Record:
+    return await scan(
+        db,
+        person_id=s.person_id,
+        venue_id=s.venue_id,
+        qr_id=s.qr_id,
+        entrance=s.entrance,
+        at=s.at,
+        client_id=s.client_id,
+        source=s.source,
+        live=s.live,
+        rule_version=s.rule_version,
+        visit_id=s.visit_id,
+    )
+
+
+async def scan_group(
+    db: Executor, scans: list[Scan], rule_version: str | None
+) -> list[asyncpg.Record]:
+    """Several scans in one statement (one transaction); answers in the same order."""
+    rows = await db.fetch(
+        _SCAN_GROUP,
+        [s.person_id for s in scans],
+        [s.venue_id for s in scans],
+        [s.qr_id for s in scans],
+        [s.entrance for s in scans],
+        [s.at for s in scans],
+        [s.client_id for s in scans],
+        [s.source for s in scans],
+        [s.live for s in scans],
+        rule_version,
+        [s.visit_id for s in scans],
+    )
+    assert len(rows) == len(scans)
+    return sorted(rows, key=lambda r: r["o_index"])
 
 
 async def scan(

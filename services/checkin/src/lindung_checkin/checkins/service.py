@@ -20,7 +20,9 @@ from lindung_shared.errors import Conflict, NotFound, Problem, Unprocessable
 from lindung_shared.qr import QrClaims, QrInvalid, peek_key_id, verify_qr
 
 from lindung_checkin.checkins import repository
+from lindung_checkin.checkins.grouping import ScanGrouper
 from lindung_checkin.checkins.reasons import WARNINGS, reason_text
+from lindung_checkin.checkins.repository import Scan
 from lindung_checkin.checkins.schemas import BatchItem, CheckinRequest
 from lindung_checkin.settings import Settings
 from lindung_checkin.trust.cache import QrKeyCache, RuleVersionCache
@@ -82,6 +84,7 @@ class Door:
     pool: asyncpg.Pool
     keys: QrKeyCache
     rules: RuleVersionCache
+    grouper: ScanGrouper
     partition_days: set[date] = field(default_factory=set)
 
     async def _ensure_partitions(self, days: set[date]) -> None:
@@ -111,18 +114,19 @@ class Door:
         ):
             raise Unprocessable("scanned_at is in the future", code="scan-time-in-future")
         claims = await self.verify(request.qr)
-        row = await repository.scan(
-            self.pool,
-            person_id=person_id,
-            venue_id=claims.venue_id,
-            qr_id=claims.qr_id,
-            entrance=claims.entrance,
-            at=now,
-            client_id=request.client_id,
-            source="online",
-            live=True,
-            rule_version=await self.rules.current(self.pool),
-            visit_id=uuid.uuid4(),
+        row = await self.grouper.scan(
+            Scan(
+                person_id=person_id,
+                venue_id=claims.venue_id,
+                qr_id=claims.qr_id,
+                entrance=claims.entrance,
+                at=now,
+                client_id=request.client_id,
+                source="online",
+                live=True,
+                rule_version=await self.rules.current(self.pool),
+                visit_id=uuid.uuid4(),
+            )
         )
         self._raise_for_refusal_of_code(row["o_outcome"])
         return self._answer(claims.venue_id, row)
