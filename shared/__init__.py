@@ -1,1 +1,1 @@
-"""Marks the folder as a package so its tests import as ``shared.tests`` (unique in one pytest run)."""
+"""Marks the folder as a package: its tests import as ``shared.tests`` in one pytest run."""

@@ -1,1 +1,1 @@
-"""Marks the folder as a package so its tests import as ``checkin.tests`` (unique in one pytest run)."""
+"""Marks the folder as a package: its tests import as ``checkin.tests`` in one pytest run."""

@@ -87,3 +87,43 @@ def test_invalid_payload_is_rejected_with_the_field():
 def test_malformed_envelopes_are_rejected(value):
     with pytest.raises(MalformedEnvelope):
         decode_event(value)
+
+
+async def test_deadlocks_are_transient_and_bad_data_is_not(producer_db):
+    """A deadlock retries the batch (never a dead letter); a constraint violation does not."""
+    import asyncio
+
+    from lindung_shared.db import create_engine
+    from lindung_shared.kafka.consumer import is_transient
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    engine = create_engine(producer_db)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE IF NOT EXISTS lockpair (id int PRIMARY KEY)"))
+        await conn.execute(text("INSERT INTO lockpair VALUES (1), (2) ON CONFLICT DO NOTHING"))
+    ready = asyncio.Barrier(2)
+
+    async def lock(first: int, second: int) -> BaseException | None:
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("SELECT 1 FROM lockpair WHERE id = :i FOR UPDATE"), {"i": first}
+                )
+                await ready.wait()
+                await conn.execute(
+                    text("SELECT 1 FROM lockpair WHERE id = :i FOR UPDATE"), {"i": second}
+                )
+        except DBAPIError as exc:
+            return exc
+        return None
+
+    outcomes = await asyncio.gather(lock(1, 2), lock(2, 1))
+    deadlocks = [e for e in outcomes if e is not None]
+    assert len(deadlocks) == 1
+    assert is_transient(deadlocks[0])
+    with pytest.raises(DBAPIError) as duplicate:
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO lockpair VALUES (1)"))
+    assert not is_transient(duplicate.value)
+    await engine.dispose()

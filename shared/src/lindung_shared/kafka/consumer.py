@@ -62,6 +62,9 @@ class PermanentEventError(Exception):
     reason = "handler-rejected"
 
 
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(
         exc,
@@ -74,6 +77,16 @@ def is_transient(exc: BaseException) -> bool:
         | asyncpg.InterfaceError
         | asyncpg.CannotConnectNowError
         | asyncpg.ConnectionDoesNotExistError,
+    ):
+        return True
+    # Deadlocks, serialization failures and lock timeouts resolve by themselves on a retry:
+    # they must never dead-letter a good message.
+    if isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in _RETRYABLE_SQLSTATES:
+        return True
+    if (
+        isinstance(exc, DBAPIError)
+        and (getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None))
+        in _RETRYABLE_SQLSTATES
     ):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
