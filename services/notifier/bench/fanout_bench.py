@@ -244,9 +244,10 @@ async def pipeline(settings: Settings, gateway_url: str, n: int) -> dict[str, fl
     try:
         # Stage 1, fan-out: events consumed -> notifications rendered and stored, one SMS
         # delivery queued per contact.
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await until(sessionmaker, "SELECT count(*) FROM deliveries", n)
         stored_seconds = time.perf_counter() - started
+        stored_cpu = time.process_time() - cpu
         # Stage 2, delivery: queued SMS -> accepted by the gateway (status delivered).
         started = time.perf_counter()
         while (
@@ -256,6 +257,7 @@ async def pipeline(settings: Settings, gateway_url: str, n: int) -> dict[str, fl
             if await worker.run_once() == 0:
                 await asyncio.sleep(0.02)
         delivered_seconds = time.perf_counter() - started
+        delivered_cpu = time.process_time() - cpu
     finally:
         stop.set()
         await asyncio.gather(consuming, return_exceptions=True)
@@ -267,6 +269,8 @@ async def pipeline(settings: Settings, gateway_url: str, n: int) -> dict[str, fl
         "produce_seconds": produce_seconds,
         "stored_seconds": stored_seconds,
         "delivered_seconds": delivered_seconds,
+        "stored_cpu_seconds": stored_cpu,
+        "delivered_cpu_seconds": delivered_cpu,
         "notifications": notifications,
     }
 
@@ -301,6 +305,10 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "stored_seconds": round(result["stored_seconds"], 2),
         "delivered_seconds": round(result["delivered_seconds"], 2),
         "produce_seconds": round(result["produce_seconds"], 2),
+        # CPU of this (worker) process only; PostgreSQL, Kafka and the gateway are apart.
+        "fanout_worker_cpu_ms_per_notification": round(1000 * result["stored_cpu_seconds"] / n, 3),
+        "delivery_worker_cpu_ms_per_sms": round(1000 * result["delivered_cpu_seconds"] / n, 3),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "notifications": result["notifications"],
         "sms_received_distinct": distinct - ceiling_requests,
         "cpus": os.cpu_count(),
