@@ -66,8 +66,11 @@ app = build_app(settings)
 
 
 def main() -> None:
+    # Several worker processes share the port (the door is stateless: capacity is enforced
+    # in PostgreSQL), e.g. CHECKIN_API_WORKERS=2 on a two-core machine.
     uvicorn.run(
-        app,
+        "lindung_checkin.api:app" if settings.api_workers > 1 else app,
+        workers=settings.api_workers,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,

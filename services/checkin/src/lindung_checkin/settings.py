@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from lindung_shared.settings import ServiceSettings
+from pydantic import Field
 
 
 class Settings(ServiceSettings):
     service_name: str = "checkin"
     database_name: str = "lindung_checkin"
     http_port: int = 8002
+    #: API worker processes (uvicorn); env CHECKIN_API_WORKERS.
+    api_workers: int = Field(default=1, ge=1, alias="CHECKIN_API_WORKERS")
     worker_metrics_port: int = 9102
 
     #: Visits (and refused attempts) older than this are deleted by dropping whole partitions.

@@ -15,11 +15,18 @@ import logging
 from collections import deque
 
 import asyncpg
+from prometheus_client import Histogram
 
 from lindung_checkin.checkins import repository
 from lindung_checkin.checkins.repository import Scan
 
 log = logging.getLogger(__name__)
+
+SCAN_GROUP_SIZE = Histogram(
+    "lindung_checkin_scan_group_size",
+    "Scans committed together in one statement",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 
 
 class ScanGrouper:
@@ -30,6 +37,7 @@ class ScanGrouper:
         self._queue: deque[tuple[Scan, asyncio.Future[asyncpg.Record]]] = deque()
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self.groups_sent = 0
 
     async def scan(self, scan: Scan) -> asyncpg.Record:
         future: asyncio.Future[asyncpg.Record] = asyncio.get_running_loop().create_future()
@@ -48,6 +56,8 @@ class ScanGrouper:
             task.add_done_callback(self._tasks.discard)
 
     async def _run(self, group: list[tuple[Scan, asyncio.Future[asyncpg.Record]]]) -> None:
+        SCAN_GROUP_SIZE.observe(len(group))
+        self.groups_sent += 1
         try:
             if len(group) > 1:
                 try:
