@@ -366,3 +366,14 @@ async def test_bad_events_are_dead_lettered_and_the_rest_goes_on(
         assert headers["dlq-service"] == b"notifier"
         assert record.key == str(person).encode()
     assert [r[0] for r in await inbox(sessionmaker, str(person))] == ["exposure"]
+
+
+async def test_the_same_event_twice_in_one_batch_notifies_once(consumer, sessionmaker) -> None:
+    from types import SimpleNamespace
+
+    person = uuid.uuid4()
+    event = exposure(person)
+    await consumer._apply(
+        [SimpleNamespace(event=event), SimpleNamespace(event=event)], isolate=False
+    )
+    assert len(await inbox(sessionmaker, str(person))) == 1

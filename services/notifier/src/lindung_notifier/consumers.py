@@ -111,6 +111,7 @@ class BatchingConsumer(EventConsumer):
                 if event.id not in fresh:
                     outcomes.append((event.type, "duplicate"))
                     continue
+                fresh.discard(event.id)  # the same event twice in one batch: once
                 planner = self.planners.get(event.type)
                 if planner is not None:
                     pending.extend(await planner(session, event))

@@ -79,6 +79,12 @@ class NotificationHub:
                 self.listening.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=2)
+            except Exception:
+                # Streams still re-read at every heartbeat: they degrade to polling meanwhile.
+                log.exception("notification hub failed; retrying")
+                self.listening.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=2)
             finally:
                 if conn is not None:
                     with contextlib.suppress(Exception):
