@@ -14,6 +14,8 @@ class Settings(ServiceSettings):
     api_workers: int = Field(default=1, ge=1, alias="CHECKIN_API_WORKERS")
     worker_metrics_port: int = 9102
 
+    #: Consumer groups are "<prefix>.venues", "<prefix>.qr-keys", ... (tests use their own).
+    consumer_group_prefix: str = "checkin"
     #: Visits (and refused attempts) older than this are deleted by dropping whole partitions.
     retention_days: int = 21
     #: Daily partitions created ahead of today by the worker.

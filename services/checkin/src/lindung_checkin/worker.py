@@ -34,7 +34,9 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
     async def partitions_job() -> None:
         await maintain(ctx.dsn, settings.retention_days, settings.partitions_ahead_days)
 
-    tasks: list[Task] = [c.run for c in build_consumers(ctx, settings)]
+    tasks: list[Task] = [
+        c.run for c in build_consumers(ctx, settings, group_prefix=settings.consumer_group_prefix)
+    ]
     tasks += [
         periodic("auto-checkout", settings.sweep_interval_seconds, sweep_job),
         periodic("occupancy", settings.occupancy_publish_interval_seconds, occupancy_job),
