@@ -390,3 +390,20 @@ async def test_an_expired_sign_in_code_is_not_sent(
             )
         ).scalar_one()
     assert body == ""  # the code is not kept once its SMS is settled
+
+
+async def test_two_workers_share_the_table_and_each_message_goes_once(
+    down_url, settings, sessionmaker, gateways, http_client
+) -> None:
+    sms = await gateways("sms", delay=0.01)
+    tuned_settings = tuned(settings, delivery_batch_size=20)
+    workers = [
+        make_worker(tuned_settings, sessionmaker, http_client, sms_url=sms.url, push_url=down_url)
+        for _ in range(2)
+    ]
+    people = [await person(sessionmaker, phone=f"+62811000002{i:02d}") for i in range(60)]
+    await notify(sessionmaker, *people)
+    await asyncio.gather(*(w.drain() for w in workers))
+    assert sms.calls == 60
+    for i in range(60):
+        assert len(sms.texts_to(f"+62811000002{i:02d}")) == 1
