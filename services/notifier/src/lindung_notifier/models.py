@@ -32,7 +32,12 @@ recipients = Table(
     Column("subject", Text, primary_key=True),
     Column("phone_e164", Text, nullable=True),
     Column("language", Text, nullable=False, server_default="id"),
+    #: When the phone was last changed (the event's time: a late, older event loses).
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    #: When the language was last chosen (by an event or by the recipient's own preference).
+    Column(
+        "language_updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+    ),
     CheckConstraint("language IN ('id', 'en')", name="language"),
 )
 

@@ -18,19 +18,26 @@ class Contact:
 
 _UPSERT_CONTACT = text(
     """
-    INSERT INTO recipients (subject, phone_e164, language, updated_at)
-    VALUES (:subject, :phone, :language, :at)
+    INSERT INTO recipients (subject, phone_e164, language, updated_at, language_updated_at)
+    VALUES (:subject, :phone, :language, :at, :at)
     ON CONFLICT (subject) DO UPDATE
-       SET phone_e164 = excluded.phone_e164, language = excluded.language,
-           updated_at = excluded.updated_at
-     WHERE recipients.updated_at <= excluded.updated_at
+       SET phone_e164 = CASE WHEN recipients.updated_at <= excluded.updated_at
+                             THEN excluded.phone_e164 ELSE recipients.phone_e164 END,
+           language = CASE WHEN recipients.language_updated_at <= excluded.language_updated_at
+                           THEN excluded.language ELSE recipients.language END,
+           updated_at = greatest(recipients.updated_at, excluded.updated_at),
+           language_updated_at = greatest(recipients.language_updated_at,
+                                          excluded.language_updated_at)
     """
 )
 
+# A recipient known only by a preference has no phone yet: any contact event may set it.
 _UPSERT_LANGUAGE = text(
     """
-    INSERT INTO recipients (subject, language, updated_at) VALUES (:subject, :language, now())
-    ON CONFLICT (subject) DO UPDATE SET language = excluded.language, updated_at = now()
+    INSERT INTO recipients (subject, language, updated_at, language_updated_at)
+    VALUES (:subject, :language, '-infinity', now())
+    ON CONFLICT (subject) DO UPDATE
+       SET language = excluded.language, language_updated_at = now()
     RETURNING language
     """
 )
@@ -39,7 +46,7 @@ _UPSERT_LANGUAGE = text(
 async def upsert_contact(
     session: AsyncSession, subject: str, phone: str, language: str, at: datetime
 ) -> None:
-    """Record a person's phone and language unless a newer change is already recorded."""
+    """Record a person's phone and language; each is kept if a newer change is recorded."""
     await session.execute(
         _UPSERT_CONTACT, {"subject": subject, "phone": phone, "language": language, "at": at}
     )
