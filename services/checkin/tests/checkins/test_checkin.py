@@ -328,3 +328,20 @@ async def test_a_retried_scan_with_the_same_client_id_changes_nothing(
     assert again["replayed"] is True
     assert await visits_at(sessions, venue.venue_id) == 1
     assert await present(sessions, venue.venue_id) == 1
+
+
+async def test_a_venue_written_by_any_means_has_room(client, signer, green_citizen, sessions):
+    from sqlalchemy import text
+
+    venue_id = uuid.uuid4()
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "INSERT INTO venues (venue_id, manager_id, name, category, regency_code, timezone, "
+                "capacity, effective_capacity, max_stay_minutes, updated_at) VALUES (:v, 'm', "
+                "'Warung', 'restaurant', '3171', 'Asia/Jakarta', 3, 3, 60, now())"
+            ),
+            {"v": venue_id},
+        )
+    body = (await check_in(client, green_citizen, signer.sign(venue_id))).json()
+    assert (body["outcome"], body["occupancy"]) == ("admitted", {"present": 1, "capacity": 3})
