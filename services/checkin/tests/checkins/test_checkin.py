@@ -345,3 +345,43 @@ async def test_a_venue_written_by_any_means_has_room(client, signer, green_citiz
         )
     body = (await check_in(client, green_citizen, signer.sign(venue_id))).json()
     assert (body["outcome"], body["occupancy"]) == ("admitted", {"present": 1, "capacity": 3})
+
+
+async def test_simultaneous_retries_of_one_scan_answer_alike(
+    db_settings, make_venue, green_citizen, sessions
+):
+    import asyncio
+
+    from lindung_checkin.checkins.repository import scan
+    from lindung_checkin.database import create_pool
+
+    venue = await make_venue(capacity=1000)
+    pool = await create_pool(db_settings, min_size=6)
+    try:
+        for round_ in range(5):
+            now = datetime.now(UTC)
+            rows = await asyncio.gather(
+                *(
+                    scan(
+                        pool,
+                        person_id=green_citizen.person_id,
+                        venue_id=venue.venue_id,
+                        qr_id=None,
+                        entrance="main",
+                        at=now,
+                        client_id=f"same-scan-{round_}",
+                        source="online",
+                        live=True,
+                        rule_version="sector-2021-09",
+                        visit_id=uuid.uuid4(),
+                    )
+                    for _ in range(6)
+                )
+            )
+            assert len({r["o_visit_id"] for r in rows}) == 1
+            assert sum(r["o_replayed"] for r in rows) == 5
+    finally:
+        await pool.close()
+    # Five distinct scans of the same venue: in, out (rescan), in, out, in.
+    assert await visits_at(sessions, venue.venue_id) == 3
+    assert await present(sessions, venue.venue_id) == 1
