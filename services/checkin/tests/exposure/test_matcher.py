@@ -7,9 +7,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lindung_checkin.exposure import service
+from lindung_checkin.exposure import repository, service
+from lindung_checkin.exposure.consumer import build_exposure_tasks
 from lindung_checkin.exposure.settings import ExposureSettings
+from lindung_shared.db import create_sessionmaker
 from lindung_shared.events.catalogue import CaseConfirmed, CaseRetracted, ExposureDetected
+from lindung_shared.kafka import create_producer
+from lindung_shared.worker import WorkerContext
 from sqlalchemy import text
 
 BASE = datetime.combine(datetime.now(UTC).date() - timedelta(days=2), datetime.min.time(), UTC)
@@ -193,3 +197,43 @@ async def test_concurrent_matchers_report_each_contact_once(
             text("DELETE FROM outbox WHERE payload->>'case_ref' = :ref"),
             {"ref": confirmed.case_ref},
         )
+
+
+async def test_the_ledger_of_old_cases_is_purged(exposure_sessions) -> None:
+    old_case, recent_case, contact = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    ledger_row = text(
+        "INSERT INTO reported_exposures (case_id, contact_person_id, exposure_id, case_ref, "
+        "venue_id, case_visit_id, overlap_start, overlap_end, overlap_minutes) VALUES "
+        "(:case_id, :contact, gen_random_uuid(), 'K', gen_random_uuid(), gen_random_uuid(), "
+        "now(), now(), 0)"
+    )
+    async with exposure_sessions() as session, session.begin():
+        for case_id, age in ((old_case, 40), (recent_case, 1)):
+            await session.execute(
+                text(
+                    "INSERT INTO exposure_cases (case_id, case_ref, person_id, confirmed_at) "
+                    "VALUES (:case_id, 'K', gen_random_uuid(), now() - make_interval(days => :age))"
+                ),
+                {"case_id": case_id, "age": age},
+            )
+            await session.execute(ledger_row, {"case_id": case_id, "contact": contact})
+        await repository.purge_ledger(session, timedelta(days=35))
+        left = (
+            await session.execute(
+                text("SELECT case_id FROM reported_exposures WHERE contact_person_id = :c"),
+                {"c": contact},
+            )
+        ).scalars()
+        assert list(left) == [recent_case]
+        await session.rollback()
+
+
+async def test_the_worker_gets_the_matcher_and_the_purge(exposure_db, exposure_engine) -> None:
+    ctx = WorkerContext(
+        exposure_db,
+        exposure_engine,
+        create_sessionmaker(exposure_engine),
+        create_producer(exposure_db.kafka_bootstrap_servers, client_id="unused"),
+    )
+    tasks = build_exposure_tasks(ctx)
+    assert len(tasks) == 2
