@@ -60,6 +60,7 @@ from lindung_shared.events import TOPICS, decode_event, encode_envelope, make_ev
 from lindung_shared.events.catalogue import CaseConfirmed
 from lindung_shared.kafka import create_producer
 from lindung_shared.migrations import upgrade
+from lindung_shared.outbox import OutboxRelay, envelope_bytes
 from lindung_shared.worker import WorkerContext, run_worker
 from sqlalchemy import text
 
@@ -233,7 +234,52 @@ async def seed(dsn: str, rows: int) -> dict[str, Any]:
 # --- the matcher process -------------------------------------------------------------------
 
 
-async def serve(database: str, group: str) -> None:
+class PipelinedRelay(OutboxRelay):
+    """EXPERIMENT (``--relay pipelined``), to size the fix proposed in docs/benchmarks.md: the
+    shared relay, except that batch N+1 is fetched and sent while batch N's broker acks are
+    outstanding; batch N is deleted once acknowledged. Rows are sent in id order, as before.
+    Not production-ready: a row committed late with an id below the batch in flight waits
+    until the pipeline drains (the shared relay has the same race, in a narrower window)."""
+
+    _inflight: tuple[list[Any], list[int]] | None = None
+    _after: int = 0
+
+    async def publish_batch(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(
+            "SELECT id, event_id, type, version, occurred_at, producer, key, payload::text, "
+            "topic FROM outbox WHERE id > $2 ORDER BY id LIMIT $1",
+            self.batch_size,
+            self._after,
+        )
+        futures = []
+        for row in rows:
+            futures.append(
+                await self.producer.send(
+                    row["topic"],
+                    value=envelope_bytes(tuple(row)[1:8]),
+                    key=row["key"].encode(),
+                    headers=[
+                        ("event-type", row["type"].encode()),
+                        ("event-version", str(row["version"]).encode()),
+                    ],
+                )
+            )
+        done = 0
+        if self._inflight is not None:
+            previous, ids = self._inflight
+            await asyncio.gather(*previous)
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)
+            done = len(ids)
+        if rows:
+            self._inflight = (futures, [r["id"] for r in rows])
+            self._after = rows[-1]["id"]
+            self._wake.set()
+        else:
+            self._inflight, self._after = None, 0
+        return done + len(rows)
+
+
+async def serve(database: str, group: str, relay: str) -> None:
     settings = Settings().model_copy(
         update={"database_name": database, "service_name": "checkin-bench"}
     )
@@ -247,9 +293,12 @@ async def serve(database: str, group: str) -> None:
             settings=exposure,
             service_name="checkin-bench",
         )
-        return [consumer.run]
+        tasks = [consumer.run]
+        if relay == "pipelined":
+            tasks.append(PipelinedRelay(dsn=ctx.dsn, producer=ctx.producer, service="bench").run)
+        return tasks
 
-    await run_worker(settings, build)
+    await run_worker(settings, build, relay=relay == "shared")
 
 
 # --- measuring -----------------------------------------------------------------------------
@@ -471,6 +520,8 @@ async def main_async(args: argparse.Namespace, worker_log: IO[str]) -> None:
         args.database,
         "--group",
         group,
+        "--relay",
+        args.relay,
         stdout=worker_log,
         stderr=worker_log,
         env={**os.environ, "LINDUNG_LOG_LEVEL": "WARNING"},
@@ -497,6 +548,7 @@ async def main_async(args: argparse.Namespace, worker_log: IO[str]) -> None:
         plan_large = await bench.explain(_case(large[-1]))
         results = {
             "visits": meta["rows"],
+            "relay": args.relay,
             "seed": meta.get("seed"),
             "events_validated_with_decode_event": validated,
             "a_40_visit_case": _summary(small_runs),
@@ -524,6 +576,12 @@ def main() -> None:
     parser.add_argument("--large-runs", type=int, default=5)
     parser.add_argument("--keep-topics", action="store_true")
     parser.add_argument(
+        "--relay",
+        choices=("shared", "pipelined"),
+        default="shared",
+        help="the outbox relay: the shared one, or the pipelined experiment",
+    )
+    parser.add_argument(
         "--worker-log",
         type=Path,
         default=Path(tempfile.gettempdir()) / "exposure-bench-worker.log",
@@ -532,7 +590,7 @@ def main() -> None:
     parser.add_argument("--group", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.database, args.group))
+        asyncio.run(serve(args.database, args.group, args.relay))
     else:
         with args.worker_log.open("w") as worker_log:
             asyncio.run(main_async(args, worker_log))
