@@ -175,3 +175,30 @@ async def _wait_for(client, status: int, seconds: float = 10) -> None:
             return
         await asyncio.sleep(0.3)
     raise AssertionError(f"/readyz never answered {status}")
+
+
+async def test_a_cached_token_stops_working_when_its_key_is_withdrawn(settings, tmp_path):
+    import json
+
+    from lindung_shared.auth import TokenVerifier, public_jwk
+    from lindung_shared.errors import Unauthorized
+
+    old_key, new_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [public_jwk(old_key)]}))
+    verifier = TokenVerifier(settings.model_copy(update={"auth_jwks_path": jwks}))
+    await verifier.load()
+    issuer = TokenIssuer(
+        old_key,
+        public_jwk(old_key)["kid"],
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+    )
+    token = issuer.issue(subject="p-1", roles=["citizen"])
+    assert (await verifier.verify(token)).subject == "p-1"
+    assert (await verifier.verify(token)).subject == "p-1"  # served from the cache
+
+    jwks.write_text(json.dumps({"keys": [public_jwk(new_key)]}))
+    await verifier.load()
+    with pytest.raises(Unauthorized):
+        await verifier.verify(token)

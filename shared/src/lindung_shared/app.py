@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -23,7 +22,7 @@ from lindung_shared.auth import TokenVerifier
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.errors import install_error_handlers
 from lindung_shared.kafka import kafka_reachable
-from lindung_shared.logging import configure_logging, request_id_var
+from lindung_shared.logging import configure_logging
 from lindung_shared.metrics import install_metrics
 from lindung_shared.settings import ServiceSettings, settings_summary
 
@@ -86,20 +85,6 @@ def create_app(
     )
     install_error_handlers(app)
     install_metrics(app, settings.service_name)
-
-    @app.middleware("http")
-    async def _request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        request_id = incoming if 0 < len(incoming) <= 64 else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-        try:
-            response = await call_next(request)
-        finally:
-            request_id_var.reset(token)
-        response.headers["x-request-id"] = request_id
-        return response
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -135,15 +135,22 @@ class TokenIssuer:
 class TokenVerifier:
     """Verifies bearer tokens against a JWKS (refetched when an unknown key id appears)."""
 
+    #: Verified tokens kept (by their exact text) so that an app's repeated calls with the same
+    #: token cost a dictionary look-up instead of a signature check. Bounded; emptied whenever
+    #: the key set is reloaded, so a withdrawn key stops being honoured at once.
+    CACHE_SIZE = 50_000
+
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def load(self) -> None:
         document = await self._fetch_jwks()
         self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(document).keys if k.key_id}
         self._fetched_at = time.monotonic()
+        self._verified = {}
 
     async def _fetch_jwks(self) -> dict[str, Any]:
         s = self.settings
@@ -163,6 +170,19 @@ class TokenVerifier:
         return dev
 
     async def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, expires_at = cached
+            if time.time() < expires_at:
+                return principal
+            del self._verified[token]
+        principal, expires_at = await self._verify(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (principal, expires_at)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -191,12 +211,15 @@ class TokenVerifier:
             roles = frozenset(Role(r) for r in claims.get("roles", []))
         except ValueError as exc:
             raise Unauthorized("the bearer token names an unknown role") from exc
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             roles=roles,
             venues=frozenset(str(v) for v in claims.get("venues", [])),
             token_id=claims.get("jti"),
         )
+        # Honoured until its expiry, without the decoder's leeway: a cached token never
+        # outlives what a fresh check would accept.
+        return principal, float(claims["exp"])
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT issued by the Lindung identity issuer")

@@ -7,10 +7,13 @@ carry the ``lindung_`` prefix and the service as a label.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+import uuid
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lindung_shared.logging import request_id_var
 
 HTTP_REQUESTS = Counter(
     "lindung_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
@@ -43,18 +46,71 @@ OUTBOX_PUBLISHED = Counter(
 OUTBOX_PENDING = Gauge("lindung_outbox_pending", "Outbox rows not yet published", ["service"])
 
 
-def install_metrics(app: FastAPI, service: str) -> None:
-    @app.middleware("http")
-    async def _measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+class RequestContextMiddleware:
+    """Pure ASGI middleware: a request id for the logs and the response, and the request's
+    count and latency for Prometheus.
+
+    Written against the raw ASGI interface on purpose: Starlette's ``BaseHTTPMiddleware``
+    (what ``@app.middleware("http")`` builds) runs every request through an extra task group
+    and a wrapped body stream, and two of them cost the check-in path about a third of its
+    CPU (profile in docs/benchmarks.md).
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+        self._children: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
+
+    def _metrics(self, method: str, path: str, status: int) -> tuple[Histogram, Counter]:
+        key = (method, path, status)
+        found = self._children.get(key)
+        if found is None:
+            found = (
+                HTTP_LATENCY.labels(self.service, method, path),
+                HTTP_REQUESTS.labels(self.service, method, path, str(status)),
+            )
+            if len(self._children) < 10_000:
+                self._children[key] = found
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                if 0 < len(value) <= 64:
+                    request_id = value.decode("latin-1")
+                break
+        if not request_id:
+            request_id = uuid.uuid4().hex
+        encoded_id = request_id.encode()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", encoded_id)]
+            await send(message)
+
+        token = request_id_var.set(request_id)
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - started)
-        HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
-        return response
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+            route = scope.get("route")
+            latency, count = self._metrics(
+                scope["method"], getattr(route, "path", "unmatched"), status
+            )
+            latency.observe(time.perf_counter() - started)
+            count.inc()
+
+
+def install_metrics(app: FastAPI, service: str) -> None:
+    app.add_middleware(RequestContextMiddleware, service=service)
 
     @app.get("/metrics", include_in_schema=False)
     async def _metrics() -> Response:

@@ -385,3 +385,33 @@ async def test_simultaneous_retries_of_one_scan_answer_alike(
     # Five distinct scans of the same venue: in, out (rescan), in, out, in.
     assert await visits_at(sessions, venue.venue_id) == 3
     assert await present(sessions, venue.venue_id) == 1
+
+
+async def test_a_retired_key_stops_a_payload_that_was_already_verified(
+    client, make_venue, green_citizen, sessions
+):
+    """Verified payloads are cached per key set; reloading the keys must drop them."""
+    from lindung_checkin.trust.handlers import on_key_retired
+    from lindung_shared.events import make_event as event_of
+    from lindung_shared.events.catalogue import QrKeyRetired
+
+    venue = await make_venue()
+    soon_retired = QrSigner(Ed25519PrivateKey.generate(), f"retiring-{uuid.uuid4().hex[:6]}")
+    await publish_key(sessions, soon_retired)
+    payload = soon_retired.sign(venue.venue_id)
+    first = await check_in(client, green_citizen, payload)
+    assert first.json()["outcome"] == "admitted"
+
+    async with sessions() as session, session.begin():
+        await on_key_retired(
+            session,
+            event_of(
+                "qr_key.retired",
+                QrKeyRetired(key_id=soon_retired.key_id, retired_at=datetime.now(UTC)),
+            ),
+        )
+    door = client._transport.app.state.door
+    await door.keys.load(door.pool)  # what the periodic refresh does
+    again = await check_in(client, green_citizen, payload)
+    assert again.status_code == 422
+    assert again.json()["type"].endswith("/qr-unknown-key")

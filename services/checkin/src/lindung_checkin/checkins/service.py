@@ -7,6 +7,7 @@ the answer leaves.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -86,6 +87,13 @@ class Door:
     rules: RuleVersionCache
     grouper: ScanGrouper
     partition_days: set[date] = field(default_factory=set)
+    #: Payloads already verified against the key set they were verified with. A poster's
+    #: payload is scanned by thousands of people, so the signature is checked once per key
+    #: set, not once per scan; a reloaded key set (rotation, retirement) invalidates them all.
+    #: Revocation is not cached here: ``checkin_scan`` checks it in the database every time.
+    _verified: dict[str, tuple[QrClaims, Mapping[str, Ed25519PublicKey]]] = field(
+        default_factory=dict
+    )
 
     async def _ensure_partitions(self, days: set[date]) -> None:
         missing = days - self.partition_days
@@ -95,6 +103,20 @@ class Door:
 
     async def verify(self, payload: str, *, at: float | None = None) -> QrClaims:
         keys: Mapping[str, Ed25519PublicKey] = await self.keys.current(self.pool)
+        cached = self._verified.get(payload)
+        if cached is not None and cached[1] is keys:
+            claims = cached[0]
+            if claims.expires_at is None or (at or time.time()) < claims.expires_at:
+                return claims
+        claims = await self._verify(payload, keys, at=at)
+        if len(self._verified) >= 100_000:
+            self._verified.clear()
+        self._verified[payload] = (claims, self.keys.keys)
+        return claims
+
+    async def _verify(
+        self, payload: str, keys: Mapping[str, Ed25519PublicKey], *, at: float | None
+    ) -> QrClaims:
         try:
             try:
                 return verify_qr(payload, keys, now=at)
