@@ -151,7 +151,7 @@ def write_requests(
                             "Authorization": f"Bearer {tokens[i % len(tokens)]}",
                             "Content-Type": "application/json",
                         },
-                        "body": json.dumps({"qr_payload": venue["payload"]}),
+                        "body": json.dumps({"qr": venue["payload"]}),
                     }
                 )
                 + "\n"
@@ -212,7 +212,7 @@ async def freshness(
                 token = issuer.issue(subject=people[i % len(people)], roles=["citizen"])
                 r = await client.post(
                     "/v1/checkins",
-                    json={"qr_payload": venues[i % len(venues)]["payload"]},
+                    json={"qr": venues[i % len(venues)]["payload"]},
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 acked = time.perf_counter()
