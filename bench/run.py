@@ -153,7 +153,7 @@ def main() -> int:
             results["peak_rss_mb"] = suite.peak_rss()
         if "matching" in only:
             print("scenario 2: exposure matching", flush=True)
-            results["matching"] = run_script(EXPOSURE_BENCH, ["--visits", str(args.visits)])
+            results["matching"] = run_script(EXPOSURE_BENCH, ["--rows", str(args.visits)])
         if "fanout" in only:
             print("scenario 3: notification fan-out", flush=True)
             results["fanout"] = run_script(FANOUT_BENCH, [])
