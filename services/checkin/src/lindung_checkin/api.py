@@ -18,7 +18,8 @@ from lindung_checkin.visits.endpoints import router as visits_router
 
 async def _open_door(app: FastAPI) -> None:
     settings: Settings = app.state.settings
-    pool = await create_pool(settings)
+    # Every connection opened at start: none is dialled on the hot path under load.
+    pool = await create_pool(settings, min_size=settings.database_pool_size)
     keys = QrKeyCache(
         refresh_seconds=settings.qr_keys_refresh_seconds,
         min_reload_seconds=settings.qr_keys_min_reload_seconds,
