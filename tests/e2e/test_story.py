@@ -33,10 +33,8 @@ SERVICES = {
 def _env(service: str, port: int, metrics: int) -> dict[str, str]:
     prefix = service.upper().replace("-", "_")
     env = dict(os.environ)
-    for name in ("HTTP_PORT", f"{prefix}_HTTP_PORT"):
-        env[name] = str(port)
-    for name in ("WORKER_METRICS_PORT", f"{prefix}_WORKER_METRICS_PORT", f"{prefix}_METRICS_PORT"):
-        env[name] = str(metrics)
+    env[f"{prefix}_HTTP_PORT"] = str(port)
+    env[f"{prefix}_WORKER_METRICS_PORT"] = str(metrics)
     env["LINDUNG_ENV"] = "development"
     return env
 

@@ -33,7 +33,7 @@ async def test_an_acknowledged_check_in_survives_sigkill(
         **os.environ,
         "DATABASE_URL": db_settings.database_url,
         "DATABASE_NAME": db_settings.database_name,
-        "HTTP_PORT": str(port),
+        "CHECKIN_HTTP_PORT": str(port),
         "LINDUNG_KEYS_DIR": str(db_settings.keys_dir),
         "LINDUNG_LOG_LEVEL": "WARNING",
     }

@@ -57,7 +57,7 @@ async def test_worker_runs_its_jobs_and_stops_gracefully(db_settings, make_venue
         "DATABASE_URL": db_settings.database_url,
         "DATABASE_NAME": db_settings.database_name,
         "PARTITIONS_AHEAD_DAYS": str(db_settings.partitions_ahead_days + 1),
-        "WORKER_METRICS_PORT": "0",
+        "CHECKIN_WORKER_METRICS_PORT": "0",
         # Never the real consumer groups: the topics are shared with every running suite.
         "CONSUMER_GROUP_PREFIX": unique("checkin-test"),
         "LINDUNG_EXPOSURE_CONSUMER_GROUP": unique("checkin-test-exposure"),

@@ -40,7 +40,7 @@ async def test_venue_registered_reaches_kafka_through_the_worker(settings, manag
             "DATABASE_URL": settings.database_url,
             "DATABASE_NAME": settings.database_name,
             "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-            "WORKER_METRICS_PORT": "0",
+            "VENUE_REGISTRY_WORKER_METRICS_PORT": "0",
         }
         worker = await asyncio.create_subprocess_exec(
             sys.executable,

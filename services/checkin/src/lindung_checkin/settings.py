@@ -9,10 +9,10 @@ from pydantic import Field
 class Settings(ServiceSettings):
     service_name: str = "checkin"
     database_name: str = "lindung_checkin"
-    http_port: int = 8002
+    http_port: int = Field(default=8002, alias="CHECKIN_HTTP_PORT")
     #: API worker processes (uvicorn); env CHECKIN_API_WORKERS.
     api_workers: int = Field(default=1, ge=1, alias="CHECKIN_API_WORKERS")
-    worker_metrics_port: int = 9102
+    worker_metrics_port: int = Field(default=9102, alias="CHECKIN_WORKER_METRICS_PORT")
 
     #: Consumer groups are "<prefix>.venues", "<prefix>.qr-keys", ... (tests use their own).
     consumer_group_prefix: str = "checkin"

@@ -10,7 +10,7 @@ class Settings(ServiceSettings):
     service_name: str = "health-records"
     database_name: str = "lindung_health_records"
     http_port: int = Field(default=8003, alias="HEALTH_RECORDS_HTTP_PORT")
-    worker_metrics_port: int = Field(default=9103, alias="HEALTH_RECORDS_METRICS_PORT")
+    worker_metrics_port: int = Field(default=9103, alias="HEALTH_RECORDS_WORKER_METRICS_PORT")
 
     #: Key of the HMAC-SHA256 that turns a NIK into its look-up hash.
     nik_hash_key: SecretStr = Field(

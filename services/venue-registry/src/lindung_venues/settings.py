@@ -11,8 +11,8 @@ from pydantic import Field, SecretStr
 class Settings(ServiceSettings):
     service_name: str = "venue-registry"
     database_name: str = "lindung_venue_registry"
-    http_port: int = 8001
-    worker_metrics_port: int = 9101
+    http_port: int = Field(default=8001, alias="VENUE_REGISTRY_HTTP_PORT")
+    worker_metrics_port: int = Field(default=9101, alias="VENUE_REGISTRY_WORKER_METRICS_PORT")
     #: Encrypts QR signing private keys at rest (AES-256-GCM, key derived with HKDF-SHA256).
     key_encryption_key: SecretStr = Field(
         default=SecretStr("dev-only-venue-registry-key-encryption-key"),
