@@ -60,10 +60,12 @@ async def read_events(response: httpx.Response, queue: asyncio.Queue[dict[str, A
 
 
 async def next_event(queue: asyncio.Queue[dict[str, Any]], timeout: float = 5) -> dict[str, Any]:
-    while True:
-        event = await asyncio.wait_for(queue.get(), timeout=timeout)
-        if "comment" not in event:
-            return event
+    """The next event that is not a comment, within ``timeout`` overall."""
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await queue.get()
+            if "comment" not in event:
+                return event
 
 
 async def test_stream_delivers_a_notification_inserted_elsewhere_and_resumes(
@@ -111,3 +113,34 @@ async def test_stream_needs_a_token(api_url) -> None:
     async with httpx.AsyncClient(base_url=api_url) as client:
         response = await client.get("/v1/notifications/stream")
     assert response.status_code == 401
+
+
+async def test_a_row_committed_after_a_higher_one_is_still_streamed(
+    settings, sessionmaker, api_url
+) -> None:
+    me = str(uuid.uuid4())
+    auth = bearer(settings, "citizen", me)
+    late = Intent(
+        recipient=me,
+        kind="case_correction",
+        template_key="case.retracted",
+        params={},
+        source_event_id=uuid.uuid4(),
+        timezone="Asia/Jakarta",
+    )
+    async with (
+        httpx.AsyncClient(base_url=api_url, timeout=10) as client,
+        client.stream("GET", "/v1/notifications/stream", headers=auth) as response,
+    ):
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        reader = asyncio.create_task(read_events(response, queue))
+        try:
+            assert (await asyncio.wait_for(queue.get(), 5)) == {"comment": "connected"}
+            async with sessionmaker() as slow, slow.begin():
+                await fan_out(slow, [late])  # takes the lower seq, commits last
+                await insert(sessionmaker, me)
+                first = await next_event(queue)
+            second = await next_event(queue)
+            assert int(second["id"]) < int(first["id"])
+        finally:
+            reader.cancel()

@@ -86,18 +86,27 @@ async def stream_notifications(
     wake = hub.subscribe(recipient)
 
     async def events(cursor: int) -> AsyncIterator[bytes]:
+        floor = cursor
+        sent: set[int] = set()
         STREAMS_OPEN.inc()
         try:
             yield b": connected\n\n"
             while True:
                 wake.clear()
                 async with sessionmaker() as session:
-                    rows = await repository.since(session, recipient, cursor)
-                for row in rows:
-                    cursor = row.seq
+                    rows = await repository.since(
+                        session, recipient, cursor, floor_seq=floor, already_sent=sorted(sent)
+                    )
+                fresh = [row for row in rows if row.seq not in sent]
+                for row in fresh:
+                    sent.add(row.seq)
+                    cursor = max(cursor, row.seq)
                     data = orjson.dumps(_notification(row).model_dump(mode="json"))
                     yield b"id: %d\nevent: notification\ndata: %s\n\n" % (row.seq, data)
-                if len(rows) == 100:
+                if len(sent) > 2000:  # keep only what the look-back window can return again
+                    sent = set(sorted(sent)[-1000:])
+                    floor = max(floor, min(sent) - 1)
+                if len(rows) >= 100:
                     continue
                 try:
                     await asyncio.wait_for(wake.wait(), timeout=heartbeat)

@@ -110,15 +110,38 @@ async def list_inbox(
 
 
 async def since(
-    session: AsyncSession, recipient: str, after_seq: int, limit: int = 100
+    session: AsyncSession,
+    recipient: str,
+    after_seq: int,
+    *,
+    floor_seq: int,
+    already_sent: Sequence[int] = (),
+    window_seconds: float = 30.0,
+    limit: int = 100,
 ) -> Sequence[Row[Any]]:
+    """Rows past the cursor, and recent rows between ``floor_seq`` and the cursor not yet
+    sent: seq is allocated at insert, not at commit, so a row can commit after a higher one
+    was already streamed."""
     return (
         await session.execute(
             text(
-                f"SELECT {_COLUMNS} FROM notifications "
-                "WHERE recipient = :r AND in_inbox AND seq > :after ORDER BY seq LIMIT :limit"
+                f"(SELECT {_COLUMNS} FROM notifications "
+                " WHERE recipient = :r AND in_inbox AND seq > :after ORDER BY seq LIMIT :limit) "
+                "UNION ALL "
+                f"(SELECT {_COLUMNS} FROM notifications "
+                " WHERE recipient = :r AND in_inbox AND seq > :floor AND seq <= :after "
+                "   AND created_at > now() - make_interval(secs => :window) "
+                "   AND NOT (seq = ANY(CAST(:sent AS bigint[]))) ORDER BY seq LIMIT :limit) "
+                "ORDER BY seq"
             ),
-            {"r": recipient, "after": after_seq, "limit": limit},
+            {
+                "r": recipient,
+                "after": after_seq,
+                "floor": floor_seq,
+                "window": window_seconds,
+                "sent": list(already_sent),
+                "limit": limit,
+            },
         )
     ).all()
 
