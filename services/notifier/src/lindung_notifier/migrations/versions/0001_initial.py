@@ -55,7 +55,6 @@ def upgrade() -> None:
     sa.Column('phone_e164', sa.Text(), nullable=True),
     sa.Column('language', sa.Text(), server_default='id', nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('language_updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("language IN ('id', 'en')", name=op.f('ck_recipients_language')),
     sa.PrimaryKeyConstraint('subject', name=op.f('pk_recipients'))
     )
