@@ -44,8 +44,10 @@ def main() -> int:
     started = time.monotonic()
     story = Story(TokenIssuer.development(ServiceSettings()), urls=urls, narrate=narrate)
     results = asyncio.run(story.run())
-    print(f"\n{BOLD}Done in {time.monotonic() - started:.0f} s.{RESET} From the laboratory's "
-          f"positive result to every close contact black: {results['seconds_to_black']} s.")
+    print(
+        f"\n{BOLD}Done in {time.monotonic() - started:.0f} s.{RESET} From the laboratory's "
+        f"positive result to every close contact black: {results['seconds_to_black']} s."
+    )
     return 0
 
 

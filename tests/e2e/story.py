@@ -329,40 +329,30 @@ class Story:
         self.results["eko"] = eko
         self.narrate(f"  Eko: refused at the café: {eko['reason']['en']}")
 
-    async def positive_result(self) -> None:
-        self.narrate("The laboratory reports Ayu's PCR, sampled five days ago: positive.")
-        sampled = datetime.now(UTC) - timedelta(days=5)
+    async def pcr(self, person: Person, ident: str, sampled: datetime, positive: bool) -> None:
+        """The laboratory system sends a SARS-CoV-2 PCR result (FHIR Observation)."""
+        result = "10828004" if positive else "260385009"  # SNOMED: detected / not detected
+        observation = {
+            "resourceType": "Observation",
+            "identifier": [
+                {"system": "https://lab.example.id/result", "value": f"{self.run_id}-{ident}"}
+            ],
+            "status": "final",
+            "code": {"coding": [{"system": LOINC, "code": "94500-6"}]},
+            "subject": {"identifier": {"system": NIK_SYSTEM, "value": person.nik}},
+            "effectiveDateTime": sampled.isoformat(),
+            "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": result}]},
+        }
         await self.call(
             "POST",
             f"{self.urls.health}/v1/feeds/fhir",
             headers=self.feed,
-            json={
-                "resourceType": "Bundle",
-                "type": "batch",
-                "entry": [
-                    {
-                        "resource": {
-                            "resourceType": "Observation",
-                            "identifier": [
-                                {
-                                    "system": "https://lab.example.id/result",
-                                    "value": f"{self.run_id}-ayu-pcr",
-                                }
-                            ],
-                            "status": "final",
-                            "code": {"coding": [{"system": LOINC, "code": "94500-6"}]},
-                            "subject": {
-                                "identifier": {"system": NIK_SYSTEM, "value": self.ayu.nik}
-                            },
-                            "effectiveDateTime": sampled.isoformat(),
-                            "valueCodeableConcept": {
-                                "coding": [{"system": SNOMED, "code": "10828004"}]
-                            },
-                        }
-                    }
-                ],
-            },
+            json={"resourceType": "Bundle", "type": "batch", "entry": [{"resource": observation}]},
         )
+
+    async def positive_result(self) -> None:
+        self.narrate("The laboratory reports Ayu's PCR, sampled five days ago: positive.")
+        await self.pcr(self.ayu, "ayu-pcr", datetime.now(UTC) - timedelta(days=5), True)
         started = time.monotonic()
 
         async def black(p: Person) -> dict[str, Any] | None:
@@ -412,39 +402,7 @@ class Story:
 
     async def negative_test(self) -> None:
         self.narrate("Fajar, exposed six days ago, takes a PCR today: negative.")
-        await self.call(
-            "POST",
-            f"{self.urls.health}/v1/feeds/fhir",
-            headers=self.feed,
-            json={
-                "resourceType": "Bundle",
-                "type": "batch",
-                "entry": [
-                    {
-                        "resource": {
-                            "resourceType": "Observation",
-                            "identifier": [
-                                {
-                                    "system": "https://lab.example.id/result",
-                                    "value": f"{self.run_id}-fajar-pcr",
-                                }
-                            ],
-                            "status": "final",
-                            "code": {"coding": [{"system": LOINC, "code": "94500-6"}]},
-                            "subject": {
-                                "identifier": {"system": NIK_SYSTEM, "value": self.fajar.nik}
-                            },
-                            "effectiveDateTime": (
-                                datetime.now(UTC) - timedelta(hours=2)
-                            ).isoformat(),
-                            "valueCodeableConcept": {
-                                "coding": [{"system": SNOMED, "code": "260385009"}]
-                            },
-                        }
-                    }
-                ],
-            },
-        )
+        await self.pcr(self.fajar, "fajar-pcr", datetime.now(UTC) - timedelta(hours=2), False)
 
         async def cleared() -> dict[str, Any] | None:
             status: dict[str, Any] = await self.call(

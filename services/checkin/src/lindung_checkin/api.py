@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
-from lindung_shared.app import create_app
+from lindung_shared.app import create_app, serve
 
 from lindung_checkin.checkins.endpoints import router as checkins_router
 from lindung_checkin.checkins.grouping import ScanGrouper
@@ -69,14 +68,10 @@ app = build_app(settings)
 def main() -> None:
     # Several worker processes share the port (the door is stateless: capacity is enforced
     # in PostgreSQL), e.g. CHECKIN_API_WORKERS=2 on a two-core machine.
-    uvicorn.run(
+    serve(
         "lindung_checkin.api:app" if settings.api_workers > 1 else app,
+        settings,
         workers=settings.api_workers,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
     )
 
 

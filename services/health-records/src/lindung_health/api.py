@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
-from lindung_shared.app import create_app
+from lindung_shared.app import create_app, serve
 
 from lindung_health.audit.endpoints import router as audit_router
 from lindung_health.certificates.endpoints import router as certificates_router
@@ -54,13 +53,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        build_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    serve(build_app(settings), settings)
 
 
 if __name__ == "__main__":

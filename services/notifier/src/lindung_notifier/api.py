@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from lindung_shared.app import create_app
+from lindung_shared.app import create_app, serve
 
 from lindung_notifier.devices.endpoints import router as devices_router
 from lindung_notifier.notifications.endpoints import router as notifications_router
@@ -40,16 +40,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 
 
 def main() -> None:
-    import uvicorn
-
     settings = Settings()
-    uvicorn.run(
-        build_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        timeout_graceful_shutdown=10,
-        log_config=None,
-    )
+    serve(build_app(settings), settings)
 
 
 if __name__ == "__main__":

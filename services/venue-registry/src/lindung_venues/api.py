@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
-from lindung_shared.app import create_app
+from lindung_shared.app import create_app, serve
 
 from lindung_venues.qr_codes.endpoints import router as qr_codes_router
 from lindung_venues.qr_keys import service as qr_keys
@@ -53,13 +52,7 @@ app = build_app()
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        timeout_graceful_shutdown=20,
-        log_config=None,
-    )
+    serve(app, settings)
 
 
 if __name__ == "__main__":
