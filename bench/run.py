@@ -34,12 +34,15 @@ def run_script(script: Path, args: list[str]) -> dict[str, Any]:
     )
     if proc.returncode != 0:
         return {"failed": proc.stderr[-3000:], "seconds": round(time.monotonic() - started)}
-    text = proc.stdout.strip()
-    start = text.rfind("\n{")
+    text = proc.stdout
+    start = text.find("\n{") + 1 if not text.startswith("{") else 0
     try:
-        result: dict[str, Any] = json.loads(text[start + 1 :] if start >= 0 else text)
+        result, end = json.JSONDecoder().raw_decode(text[start:])
     except json.JSONDecodeError:
         return {"failed": "no JSON result in the output", "output": text[-3000:]}
+    trailer = text[start + end :].strip()
+    if trailer:  # e.g. the query plans printed after the figures
+        result["notes"] = trailer[:8000]
     result["seconds"] = round(time.monotonic() - started)
     return result
 
@@ -153,7 +156,9 @@ def main() -> int:
             results["peak_rss_mb"] = suite.peak_rss()
         if "matching" in only:
             print("scenario 2: exposure matching", flush=True)
-            results["matching"] = run_script(EXPOSURE_BENCH, ["--rows", str(args.visits)])
+            results["matching"] = run_script(
+                EXPOSURE_BENCH, ["--rows", str(args.visits), "--reseed"]
+            )
         if "fanout" in only:
             print("scenario 3: notification fan-out", flush=True)
             results["fanout"] = run_script(FANOUT_BENCH, [])

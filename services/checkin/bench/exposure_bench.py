@@ -202,9 +202,9 @@ async def seed(dsn: str, rows: int) -> dict[str, Any]:
                 "updated_at",
             ),
         )
-        # Bulk-load practice: drop the secondary indexes, COPY, build them again once. Kept
-        # during the load they are maintained row by row at random UUID positions, which made
-        # COPY five to ten times slower (docs/benchmarks.md).
+        # Bulk-load practice: drop the indexes (and the primary key), COPY, build them again
+        # once. Kept during the load they are maintained row by row at random UUID positions,
+        # which made COPY five to ten times slower (docs/benchmarks.md).
         index_defs = [
             row["indexdef"].replace(" ON ONLY ", " ON ")
             for row in await conn.fetch(
@@ -217,6 +217,7 @@ async def seed(dsn: str, rows: int) -> dict[str, Any]:
             "AND indexname <> 'pk_visits'"
         ):
             await conn.execute(f'DROP INDEX "{name["indexname"]}"')
+        await conn.execute("ALTER TABLE visits DROP CONSTRAINT pk_visits")
         copied = 0
         copy_seconds = 0.0
         started = time.perf_counter()
@@ -228,6 +229,9 @@ async def seed(dsn: str, rows: int) -> dict[str, Any]:
             print(f"  seeded {copied:,} visits", file=sys.stderr)
         t = time.perf_counter()
         await conn.execute("SET maintenance_work_mem = '1GB'")
+        await conn.execute(
+            "ALTER TABLE visits ADD CONSTRAINT pk_visits PRIMARY KEY (visit_id, checked_in_at)"
+        )
         for definition in index_defs:
             await conn.execute(definition)
         index_seconds = time.perf_counter() - t
