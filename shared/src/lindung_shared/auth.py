@@ -138,7 +138,7 @@ class TokenVerifier:
     #: Verified tokens kept (by their exact text) so that an app's repeated calls with the same
     #: token cost a dictionary look-up instead of a signature check. Bounded; emptied whenever
     #: the key set is reloaded, so a withdrawn key stops being honoured at once.
-    CACHE_SIZE = 50_000
+    CACHE_SIZE = 20_000
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
@@ -178,7 +178,7 @@ class TokenVerifier:
             del self._verified[token]
         principal, expires_at = await self._verify(token)
         if len(self._verified) >= self.CACHE_SIZE:
-            self._verified.clear()
+            del self._verified[next(iter(self._verified))]  # the oldest (insertion order)
         self._verified[token] = (principal, expires_at)
         return principal
 
