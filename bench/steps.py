@@ -14,10 +14,11 @@ import asyncio
 import time
 from pathlib import Path
 
-from bench import ingest
-from bench.suite import ROOT, Suite
 from lindung_shared.auth import TokenIssuer
 from lindung_shared.settings import ServiceSettings
+
+from bench import ingest
+from bench.suite import ROOT, Suite
 
 
 def main() -> int:
