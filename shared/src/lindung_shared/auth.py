@@ -138,7 +138,7 @@ class TokenVerifier:
     #: Verified tokens kept (by their exact text) so that an app's repeated calls with the same
     #: token cost a dictionary look-up instead of a signature check. Bounded; emptied whenever
     #: the key set is reloaded, so a withdrawn key stops being honoured at once.
-    CACHE_SIZE = 20_000
+    CACHE_SIZE = 10_000
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings

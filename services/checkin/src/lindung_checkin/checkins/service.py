@@ -109,7 +109,7 @@ class Door:
             if claims.expires_at is None or (at or time.time()) < claims.expires_at:
                 return claims
         claims = await self._verify(payload, keys, at=at)
-        if len(self._verified) >= 20_000:
+        if len(self._verified) >= 10_000:
             del self._verified[next(iter(self._verified))]  # the oldest (insertion order)
         self._verified[payload] = (claims, self.keys.keys)
         return claims
