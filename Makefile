@@ -34,7 +34,7 @@ test: venv
 ## lint: ruff and mypy, clean
 lint: venv
 	$(BIN)/ruff check shared services tests bench
-	$(BIN)/mypy $(addprefix -p ,$(notdir $(wildcard shared/src/lindung_* services/*/src/lindung_*)))
+	$(BIN)/mypy $(addprefix -p ,$(notdir $(filter-out %.egg-info,$(wildcard shared/src/lindung_* services/*/src/lindung_*))))
 
 format: venv
 	$(BIN)/ruff check --fix shared services tests bench
