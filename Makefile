@@ -9,6 +9,8 @@ PROJECTS := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PROJECTS)) requirements-dev.txt
 WITH_STACK := deploy/local/with-stack.sh
 PYTEST_ARGS ?=
+# uv trusts the operating system's certificate store (where a site's own CA is installed).
+export UV_NATIVE_TLS := 1
 
 .PHONY: run test lint stop stack bootstrap venv bench demo clean format
 
