@@ -197,6 +197,23 @@ async def test_two_instances_share_the_partitions_and_apply_each_event_once(
     assert len(rows) == 40 and {k for _, k in rows} == keys
 
 
+async def test_an_event_twice_in_one_batch_is_applied_once(
+    base_settings, consumer_sessions, producer
+):
+    """A producer retry can deliver one event twice, side by side in the same poll."""
+    topic = await private_topic(base_settings.kafka_bootstrap_servers, partitions=1)
+    twice, other = zone_event("4001"), zone_event("4002")
+    await produce(producer, topic, [twice, twice, other])
+    consumer = _consumer(base_settings, consumer_sessions, producer, topic, unique("twice"))
+    async with running(consumer.run):
+
+        async def other_applied():
+            return bool(await _applied(consumer_sessions, {"4002"}))
+
+        await eventually(other_applied, what="the batch to be handled")
+    assert len(await _applied(consumer_sessions, {"4001"})) == 1
+
+
 @pytest.mark.slow
 async def test_killing_a_consumer_mid_batch_loses_nothing_and_applies_nothing_twice(
     base_settings, consumer_db, consumer_sessions, producer

@@ -15,8 +15,6 @@ from typing import Any
 from lindung_shared.events import Envelope
 from lindung_shared.events.catalogue import PersonContactChanged, VenueSnapshot
 from lindung_shared.kafka.consumer import EventConsumer, Handler, PermanentEventError
-from lindung_shared.metrics import EVENTS_CONSUMED
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_notifier.notifications.fanout import Intent, fan_out
@@ -82,12 +80,6 @@ def handlers(planners: Mapping[str, Planner]) -> dict[str, Handler]:
     return found
 
 
-_CLAIM = text(
-    "INSERT INTO processed_events (consumer_group, event_id) "
-    "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id"
-)
-
-
 class BatchingConsumer(EventConsumer):
     """The shared runner, with the whole-batch fast path for notifying events."""
 
@@ -95,35 +87,18 @@ class BatchingConsumer(EventConsumer):
         super().__init__(handlers=handlers(planners), **kwargs)
         self.planners = dict(planners)
 
-    async def _apply(self, items: list[Any], *, isolate: bool) -> None:
-        if isolate:
-            await super()._apply(items, isolate=True)
-            return
-        outcomes: list[tuple[str, str]] = []
-        async with self.sessionmaker() as session, session.begin():
-            ids = [i.event.id for i in items]
-            fresh = set(
-                (await session.execute(_CLAIM, {"group": self.group_id, "ids": ids})).scalars()
-            )
-            pending: list[Intent] = []
-            for item in items:
-                event = item.event
-                if event.id not in fresh:
-                    outcomes.append((event.type, "duplicate"))
-                    continue
-                fresh.discard(event.id)  # the same event twice in one batch: once
-                planner = self.planners.get(event.type)
-                if planner is not None:
-                    pending.extend(await planner(session, event))
-                else:
-                    # State changes apply in order: intents planned so far go out first.
-                    await deliver(session, pending)
-                    pending = []
-                    await self.handlers[event.type](session, event)
-                outcomes.append((event.type, "handled"))
-            await deliver(session, pending)
-        for event_type, outcome in outcomes:
-            EVENTS_CONSUMED.labels(self.service, self.group_id, event_type, outcome).inc()
+    async def handle_batch(self, session: AsyncSession, events: list[Envelope[Any]]) -> None:
+        pending: list[Intent] = []
+        for event in events:
+            planner = self.planners.get(event.type)
+            if planner is not None:
+                pending.extend(await planner(session, event))
+            else:
+                # State changes apply in order: intents planned so far go out first.
+                await deliver(session, pending)
+                pending = []
+                await self.handlers[event.type](session, event)
+        await deliver(session, pending)
 
 
 def build_consumer(settings: Settings, **kwargs: Any) -> BatchingConsumer:

@@ -279,37 +279,49 @@ class EventConsumer:
             item.error, item.reason = exc, exc.reason
         return item
 
+    async def handle_batch(self, session: AsyncSession, events: list[Envelope[Any]]) -> None:
+        """Handle a batch's new events, in order, inside its one transaction.
+
+        Override to share work across events (one insert for a whole batch, say). A failure
+        here rolls the batch back, and the runner handles its events again one by one.
+        """
+        for event in events:
+            await self.handlers[event.type](session, event)
+
     async def _apply(self, items: list[_Item], *, isolate: bool) -> None:
-        async with self.sessionmaker() as session:
-            async with session.begin():
-                ids = [i.event.id for i in items if i.event is not None]
-                fresh = set(
-                    (await session.execute(_CLAIM, {"group": self.group_id, "ids": ids})).scalars()
-                )
-                outcomes: list[tuple[str, str]] = []
-                for item in items:
-                    event = item.event
-                    assert event is not None
-                    if event.id not in fresh:
-                        outcomes.append((event.type, "duplicate"))
-                        continue
-                    handler = self.handlers[event.type]
-                    if not isolate:
-                        await handler(session, event)
-                        outcomes.append((event.type, "handled"))
-                        continue
-                    try:
-                        async with session.begin_nested():
-                            await handler(session, event)
-                        outcomes.append((event.type, "handled"))
-                    except Exception as exc:
-                        if is_transient(exc):
-                            raise
-                        item.error = exc
-                        item.reason = getattr(exc, "reason", "handler-error")
-                        outcomes.append((event.type, "dead-lettered"))
-            for event_type, outcome in outcomes:
-                EVENTS_CONSUMED.labels(self.service, self.group_id, event_type, outcome).inc()
+        outcomes: list[tuple[str, str]] = []
+        async with self.sessionmaker() as session, session.begin():
+            ids = [i.event.id for i in items if i.event is not None]
+            fresh = set(
+                (await session.execute(_CLAIM, {"group": self.group_id, "ids": ids})).scalars()
+            )
+            new: list[Envelope[Any]] = []
+            for item in items:
+                event = item.event
+                assert event is not None
+                if event.id not in fresh:
+                    outcomes.append((event.type, "duplicate"))
+                    continue
+                # A producer retry can put one event twice in the same batch: once.
+                fresh.discard(event.id)
+                if not isolate:
+                    new.append(event)
+                    outcomes.append((event.type, "handled"))
+                    continue
+                try:
+                    async with session.begin_nested():
+                        await self.handlers[event.type](session, event)
+                    outcomes.append((event.type, "handled"))
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    item.error = exc
+                    item.reason = getattr(exc, "reason", "handler-error")
+                    outcomes.append((event.type, "dead-lettered"))
+            if new:
+                await self.handle_batch(session, new)
+        for event_type, outcome in outcomes:
+            EVENTS_CONSUMED.labels(self.service, self.group_id, event_type, outcome).inc()
 
     async def _dead_letter(self, item: _Item) -> None:
         record = item.record
