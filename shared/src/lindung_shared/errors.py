@@ -80,13 +80,25 @@ class Unprocessable(Problem):
     status, code, title = 422, "unprocessable", "Unprocessable content"
 
 
+class ServiceUnavailable(Problem):
+    """A transient condition: the caller should retry after ``retry_after`` seconds."""
+
+    status, code, title = 503, "unavailable", "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 1, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.retry_after = retry_after
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
+    if isinstance(problem, ServiceUnavailable):
+        headers["Retry-After"] = str(problem.retry_after)
     return JSONResponse(
         problem.to_dict(str(request.url.path) if request else None),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
-        headers=headers,
+        headers=headers or None,
     )
 
 

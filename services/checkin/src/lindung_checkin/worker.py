@@ -1,18 +1,20 @@
 """The check-in worker process: ``python -m lindung_checkin.worker``.
 
 Consumers (venues and QR codes, keys, statuses, zones, and the exposure matcher's cases), the
-outbox relay, and periodic jobs: the automatic check-out sweeper, coalesced occupancy and
-crowding events, and daily partitions (created ahead, dropped after the retention).
+outbox relay, and periodic jobs: the automatic check-out sweeper, offline visits held for a
+venue not known yet, coalesced occupancy and crowding events, daily partitions (created ahead,
+dropped after the retention), and the re-matching of late visits against known cases.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
 
+from lindung_checkin.checkins.pending import replay_pending
 from lindung_checkin.checkins.sweeper import sweep
 from lindung_checkin.consumers import build_consumers
 from lindung_checkin.exposure.consumer import build_exposure_tasks
@@ -27,6 +29,13 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
     async def sweep_job() -> None:
         await sweep(ctx.sessionmaker, datetime.now(UTC), settings.sweep_batch_size)
 
+    async def pending_job() -> None:
+        await replay_pending(
+            ctx.sessionmaker,
+            limit=settings.sweep_batch_size,
+            max_age=timedelta(days=settings.lookback_days),
+        )
+
     async def occupancy_job() -> None:
         async with ctx.sessionmaker() as session, session.begin():
             await publish_once(session, settings.crowding_thresholds)
@@ -39,6 +48,7 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
     ]
     tasks += [
         periodic("auto-checkout", settings.sweep_interval_seconds, sweep_job),
+        periodic("pending-offline", settings.sweep_interval_seconds, pending_job),
         periodic("occupancy", settings.occupancy_publish_interval_seconds, occupancy_job),
         periodic("partitions", settings.partition_job_interval_seconds, partitions_job),
     ]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
+from lindung_checkin.checkins.pending import replay_pending
+from lindung_checkin.venues.handlers import upsert_venue
 from sqlalchemy import text
 
+from ..conftest import venue_snapshot
 from ..helpers import present, scalar, visit, visits_at
 
 
@@ -134,3 +138,69 @@ async def test_a_visit_on_a_day_without_a_partition_creates_it(
     ).json()["items"][0]
     assert answer["status"] == "recorded"
     assert await scalar(sessions, f"SELECT count(*) FROM {name}") == 1
+
+
+async def test_a_visit_to_a_venue_not_known_yet_is_held_then_recorded(
+    client, signer, green_citizen, sessions
+):
+    """The registry's event for the venue has not arrived when the phone uploads: the visit
+    is held (same visit id on retry) and recorded, not counted, once the venue is known."""
+    venue = venue_snapshot()
+    items = [_item(signer, venue.venue_id, "early", timedelta(hours=3))]
+    held = (await upload(client, green_citizen, items)).json()["items"][0]
+    assert held["status"] == "pending", held
+    assert held["reason"]["code"] == "pending"
+    assert await visits_at(sessions, venue.venue_id) == 0
+    again = (await upload(client, green_citizen, items)).json()["items"][0]
+    assert (again["status"], again["visit_id"]) == ("pending", held["visit_id"])
+
+    async with sessions() as session, session.begin():
+        await upsert_venue(session, venue)
+    row = await visit(sessions, held["visit_id"])
+    assert (row.source, row.counted, row.client_id) == ("offline", False, "early")
+    assert await present(sessions, venue.venue_id) == 0
+    assert await scalar(
+        sessions,
+        "SELECT count(*) FROM pending_offline_visits WHERE venue_id = :v",
+        v=venue.venue_id,
+    ) == 0
+    # Queued for re-matching against cases matched before it arrived.
+    assert await scalar(
+        sessions, "SELECT count(*) FROM late_visits WHERE visit_id = :v", v=row.visit_id
+    ) == 1
+    replayed = (await upload(client, green_citizen, items)).json()["items"][0]
+    assert (replayed["status"], replayed["visit_id"], replayed["replayed"]) == (
+        "recorded",
+        held["visit_id"],
+        True,
+    )
+    assert await visits_at(sessions, venue.venue_id) == 1
+
+
+async def test_the_pending_job_records_what_the_venue_event_missed(
+    client, signer, make_venue, green_citizen, sessions
+):
+    """A visit held while the venue's transaction was committing is picked up by the job;
+    one whose venue never arrives expires after the look-back."""
+    venue = await make_venue()
+    never = uuid.uuid4()
+    async with sessions() as session, session.begin():
+        for venue_id, client_id, received in (
+            (venue.venue_id, "slipped", "now()"),
+            (never, "orphan", "now() - interval '15 days'"),
+        ):
+            await session.execute(
+                text(
+                    "INSERT INTO pending_offline_visits (person_id, client_id, visit_id, "
+                    "venue_id, scanned_at, received_at) VALUES (:p, :c, gen_random_uuid(), :v, "
+                    f"now() - interval '1 hour', {received})"
+                ),
+                {"p": green_citizen.person_id, "c": client_id, "v": venue_id},
+            )
+    assert await replay_pending(sessions, limit=1, max_age=timedelta(days=14)) == 1
+    assert await visits_at(sessions, venue.venue_id) == 1
+    assert await scalar(
+        sessions,
+        "SELECT count(*) FROM pending_offline_visits WHERE person_id = :p",
+        p=green_citizen.person_id,
+    ) == 0

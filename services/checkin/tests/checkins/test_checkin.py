@@ -113,11 +113,14 @@ async def test_revoked_code_is_gone(client, signer, make_venue, green_citizen, s
     assert ok.json()["outcome"] == "admitted"
 
 
-async def test_unknown_venue_is_not_found(client, signer, green_citizen, sessions):
+async def test_a_venue_not_known_yet_is_a_retryable_503(client, signer, green_citizen, sessions):
+    # The registry signed the code, so the venue exists; its event has not arrived yet.
     venue_id = uuid.uuid4()
     response = await check_in(client, green_citizen, signer.sign(venue_id))
-    assert response.status_code == 404
-    assert response.json()["type"].endswith("/venue-not-found")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"].endswith("/venue-not-yet-known")
+    assert int(response.headers["retry-after"]) >= 1
     assert await visits_at(sessions, venue_id) == 0
 
 

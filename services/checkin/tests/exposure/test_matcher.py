@@ -236,4 +236,4 @@ async def test_the_worker_gets_the_matcher_and_the_purge(exposure_db, exposure_e
         create_producer(exposure_db.kafka_bootstrap_servers, client_id="unused"),
     )
     tasks = build_exposure_tasks(ctx)
-    assert len(tasks) == 2
+    assert len(tasks) == 3  # consumer, late-visit re-match, ledger purge

@@ -39,12 +39,15 @@ def person_of(principal: Principal) -> uuid.UUID:
 
 _NOT_YOURS: dict[int | str, dict[str, Any]] = {404: {"description": "no such visit of yours"}}
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "the QR code names an unknown venue (`venue-not-found`)"},
     409: {"description": "the venue has closed for good (`venue-closed`)"},
     410: {"description": "the QR code is revoked (`qr-revoked`) or expired (`qr-expired`)"},
     422: {
         "description": "forged or altered (`qr-bad-signature`), unknown key (`qr-unknown-key`), "
         "malformed (`qr-malformed`, `qr-not-lindung`) or an invalid body"
+    },
+    503: {
+        "description": "the code is validly signed but its venue's registration has not reached "
+        "this service yet (`venue-not-yet-known`); retry after `Retry-After` seconds"
     },
 }
 
@@ -74,7 +77,10 @@ async def check_in(body: CheckinRequest, principal: CitizenDep, door: DoorDep) -
         "Each item carries its client id and scan time; a retried batch changes nothing. "
         "Items in the future or older than the look-back are rejected per item. Visits "
         "scanned more than a few minutes ago are stored for tracing but do not change "
-        "present occupancy. Repeated client ids inside one batch reject the whole batch (422)."
+        "present occupancy. A validly signed code of a venue whose registration has not reached "
+        "this service yet is held (`status: pending`, with its visit id) and recorded as soon "
+        "as the venue is known. Repeated client ids inside one batch reject the whole batch "
+        "(422)."
     ),
     response_model=BatchAnswer,
     response_class=JsonResponse,

@@ -36,6 +36,10 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
         "Kunjungan luring tercatat untuk pelacakan.",
         "Offline visit recorded for contact tracing.",
     ),
+    "pending": (
+        "Kunjungan luring diterima; dicatat setelah data tempat ini tersedia.",
+        "Offline visit received; it is recorded once this place's registration arrives.",
+    ),
 }
 
 WARNINGS: Final[dict[str, tuple[str, str]]] = {

@@ -137,7 +137,12 @@ class BatchRequest(BaseModel):
 
 class BatchItemAnswer(BaseModel):
     client_id: str
-    status: Literal["admitted", "refused", "checked_out", "recorded", "rejected"]
+    status: Literal["admitted", "refused", "checked_out", "recorded", "pending", "rejected"] = (
+        Field(
+            description="`pending`: held until the venue's registration reaches this service, "
+            "then recorded for tracing (the visit id does not change)"
+        )
+    )
     visit_id: uuid.UUID | None = None
     colour: str | None = None
     reason: Text | None = None

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from lindung_shared.errors import Conflict, NotFound, Problem, Unprocessable
+from lindung_shared.errors import Conflict, NotFound, Problem, ServiceUnavailable, Unprocessable
 from lindung_shared.qr import QrClaims, QrInvalid, peek_key_id, verify_qr
 
 from lindung_checkin.checkins import repository
@@ -156,8 +156,12 @@ class Door:
     @staticmethod
     def _raise_for_refusal_of_code(outcome: str) -> None:
         if outcome == "unknown_venue":
-            raise NotFound(
-                "the QR code names a venue this service does not know", code="venue-not-found"
+            # The registry signed the code, so the venue exists: its registration event has
+            # not arrived yet (seconds after the venue was created). Transient, so a 503.
+            raise ServiceUnavailable(
+                "the venue's registration has not reached the check-in service yet; retry",
+                code="venue-not-yet-known",
+                retry_after=2,
             )
         if outcome == "venue_closed":
             raise Conflict("the venue has closed for good", code="venue-closed")
@@ -268,7 +272,7 @@ class Door:
 
 
 _FUNCTION_REJECTIONS = {
-    "unknown_venue": "venue-not-found",
+    "unknown_venue": "venue-not-found",  # only without a client id, which a batch item has
     "venue_closed": "venue-closed",
     "qr_revoked": "qr-revoked",
 }
@@ -282,6 +286,15 @@ def _batch_answer(client_id: str, row: asyncpg.Record) -> dict[str, Any]:
     outcome = row["o_outcome"]
     if outcome in _FUNCTION_REJECTIONS:
         return _rejected(client_id, _FUNCTION_REJECTIONS[outcome])
+    if outcome == "pending":
+        return {
+            "client_id": client_id,
+            "status": "pending",
+            "visit_id": row["o_visit_id"],
+            "colour": None,
+            "reason": _text("pending"),
+            "replayed": row["o_replayed"],
+        }
     reason = row["o_reason"] or outcome
     return {
         "client_id": client_id,

@@ -24,4 +24,7 @@ The rules, as implemented (pure form in :mod:`.overlap`, set-based form in :mod:
   events are staged in the outbox in the same transaction. A ``case.retracted`` marks the case
   and its exposures retracted and stages one ``exposure.retracted`` per exposure; a
   confirmation arriving after the retraction matches nothing.
+- **Late visits**: visits uploaded from an offline phone after the case was matched are
+  queued (``late_visits``) and the cases they could touch are re-matched
+  (:mod:`.rematch`); the ledger keeps that exactly-once too.
 """

@@ -17,7 +17,7 @@ from lindung_shared.kafka.consumer import EventConsumer, Handler
 from lindung_shared.worker import Task, WorkerContext, periodic
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lindung_checkin.exposure import repository, service
+from lindung_checkin.exposure import rematch, repository, service
 from lindung_checkin.exposure.settings import ExposureSettings
 
 CASES_TOPIC = "lindung.cases"
@@ -58,7 +58,8 @@ def exposure_consumer(
 
 
 def build_exposure_tasks(ctx: WorkerContext) -> list[Task]:
-    """The worker tasks of exposure matching: the consumer and the ledger purge."""
+    """The worker tasks of exposure matching: the consumer, the re-matching of late visits
+    and the ledger purge."""
     settings = ExposureSettings()
     consumer = exposure_consumer(
         sessionmaker=ctx.sessionmaker,
@@ -72,4 +73,11 @@ def build_exposure_tasks(ctx: WorkerContext) -> list[Task]:
         async with ctx.sessionmaker() as session, session.begin():
             await repository.purge_ledger(session, timedelta(days=settings.ledger_retention_days))
 
-    return [consumer.run, periodic("exposure-ledger-purge", 3600.0, purge)]
+    async def late_visits() -> None:
+        await rematch.rematch(ctx.sessionmaker, settings, limit=settings.rematch_batch_size)
+
+    return [
+        consumer.run,
+        periodic("exposure-late-visits", settings.rematch_interval_seconds, late_visits),
+        periodic("exposure-ledger-purge", 3600.0, purge),
+    ]

@@ -46,12 +46,16 @@ class MatchCounts:
 _CLAIM_CASE = text(
     """
     INSERT INTO exposure_cases
-        (case_id, case_ref, person_id, infectious_from, infectious_until, confirmed_at)
-    VALUES (:case_id, :case_ref, :person_id, :infectious_from, :infectious_until, now())
+        (case_id, case_ref, person_id, infectious_from, infectious_until, confirmed_at,
+         traced_from, traced_until)
+    VALUES (:case_id, :case_ref, :person_id, :infectious_from, :infectious_until, now(),
+            :traced_from, :traced_until)
     ON CONFLICT (case_id) DO UPDATE
         SET confirmed_at = coalesce(exposure_cases.confirmed_at, excluded.confirmed_at),
             infectious_from = coalesce(exposure_cases.infectious_from, excluded.infectious_from),
-            infectious_until = coalesce(exposure_cases.infectious_until, excluded.infectious_until)
+            infectious_until = coalesce(exposure_cases.infectious_until, excluded.infectious_until),
+            traced_from = coalesce(exposure_cases.traced_from, excluded.traced_from),
+            traced_until = coalesce(exposure_cases.traced_until, excluded.traced_until)
     RETURNING retracted_at IS NOT NULL
     """
 )
@@ -238,9 +242,26 @@ _PURGE = text(
 )
 
 
-async def claim_case(session: AsyncSession, case: CaseWindow) -> bool:
-    """Record the case (locking its row for this transaction, which serialises concurrent
-    handling of one case); False when the case was already retracted."""
+#: Matching holds this lock shared, the re-match of late visits exclusively: when the re-match
+#: reads the cases, every matching that could have missed a late visit has committed.
+_MATCHING_LOCK = text("SELECT pg_advisory_xact_lock_shared(hashtext('lindung_exposure_matching'))")
+_REMATCH_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('lindung_exposure_matching'))")
+
+
+async def hold_matching_lock(session: AsyncSession, *, exclusive: bool = False) -> None:
+    await session.execute(_REMATCH_LOCK if exclusive else _MATCHING_LOCK)
+
+
+async def claim_case(
+    session: AsyncSession,
+    case: CaseWindow,
+    *,
+    traced_from: datetime | None = None,
+    traced_until: datetime | None = None,
+) -> bool:
+    """Record the case and the window traced for it (locking its row for this transaction,
+    which serialises concurrent handling of one case); False when the case was already
+    retracted."""
     retracted = (
         await session.execute(
             _CLAIM_CASE,
@@ -250,6 +271,8 @@ async def claim_case(session: AsyncSession, case: CaseWindow) -> bool:
                 "person_id": case.person_id,
                 "infectious_from": case.infectious_from,
                 "infectious_until": case.infectious_until,
+                "traced_from": traced_from,
+                "traced_until": traced_until,
             },
         )
     ).scalar_one()

@@ -36,7 +36,10 @@ async def match_case(
         infectious_from=case.infectious_from,
         infectious_until=case.infectious_until,
     )
-    if not await repository.claim_case(session, window):
+    await repository.hold_matching_lock(session)
+    if not await repository.claim_case(
+        session, window, traced_from=window_start, traced_until=window_end
+    ):
         log.info("case already retracted; not matched", extra={"case_ref": case.case_ref})
         return MatchCounts(exposures=0, venue_alerts=0)
     if window_end <= window_start:

@@ -29,6 +29,9 @@ class ExposureSettings(BaseSettings):
     #: Prepended to the topics read and written (isolated benchmark or shadow runs only).
     topic_prefix: str = ""
     batch_size: int = 100
+    #: Late visits (uploaded offline) are re-matched against known cases this often.
+    rematch_interval_seconds: float = 2.0
+    rematch_batch_size: int = 1000
 
     @property
     def lookback(self) -> timedelta:

@@ -30,6 +30,7 @@ _UPSERT = text(
 _ENSURE_OCCUPANCY = text(
     "INSERT INTO venue_occupancy (venue_id) VALUES (:venue_id) ON CONFLICT DO NOTHING"
 )
+_REPLAY_PENDING = text("SELECT checkin_replay_pending(:venue_id, 100000)")
 _CLOSE = text("UPDATE venues SET status = 'closed' WHERE venue_id = :venue_id")
 _CHECK_OUT_EVERYONE = text(
     """
@@ -72,6 +73,9 @@ async def upsert_venue(session: AsyncSession, venue: VenueSnapshot) -> None:
         },
     )
     await session.execute(_ENSURE_OCCUPANCY, {"venue_id": venue.venue_id})
+    # Offline visits uploaded before the venue was known here are recorded now, in the
+    # same transaction (the worker's pending job catches any uploaded meanwhile).
+    await session.execute(_REPLAY_PENDING, {"venue_id": venue.venue_id})
     if venue.status == "closed":
         await session.execute(
             _CHECK_OUT_EVERYONE, {"venue_id": venue.venue_id, "at": venue.updated_at}
