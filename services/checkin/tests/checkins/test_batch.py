@@ -159,15 +159,21 @@ async def test_a_visit_to_a_venue_not_known_yet_is_held_then_recorded(
     row = await visit(sessions, held["visit_id"])
     assert (row.source, row.counted, row.client_id) == ("offline", False, "early")
     assert await present(sessions, venue.venue_id) == 0
-    assert await scalar(
-        sessions,
-        "SELECT count(*) FROM pending_offline_visits WHERE venue_id = :v",
-        v=venue.venue_id,
-    ) == 0
+    assert (
+        await scalar(
+            sessions,
+            "SELECT count(*) FROM pending_offline_visits WHERE venue_id = :v",
+            v=venue.venue_id,
+        )
+        == 0
+    )
     # Queued for re-matching against cases matched before it arrived.
-    assert await scalar(
-        sessions, "SELECT count(*) FROM late_visits WHERE visit_id = :v", v=row.visit_id
-    ) == 1
+    assert (
+        await scalar(
+            sessions, "SELECT count(*) FROM late_visits WHERE visit_id = :v", v=row.visit_id
+        )
+        == 1
+    )
     replayed = (await upload(client, green_citizen, items)).json()["items"][0]
     assert (replayed["status"], replayed["visit_id"], replayed["replayed"]) == (
         "recorded",
@@ -199,8 +205,11 @@ async def test_the_pending_job_records_what_the_venue_event_missed(
             )
     assert await replay_pending(sessions, limit=1, max_age=timedelta(days=14)) == 1
     assert await visits_at(sessions, venue.venue_id) == 1
-    assert await scalar(
-        sessions,
-        "SELECT count(*) FROM pending_offline_visits WHERE person_id = :p",
-        p=green_citizen.person_id,
-    ) == 0
+    assert (
+        await scalar(
+            sessions,
+            "SELECT count(*) FROM pending_offline_visits WHERE person_id = :p",
+            p=green_citizen.person_id,
+        )
+        == 0
+    )
