@@ -16,9 +16,11 @@ export UV_NATIVE_TLS := 1
 
 $(BIN)/.installed: $(PYPROJECTS)
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH" >&2; exit 1; }
-	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	@test -x $(BIN)/python || $(PYTHON) -m uv venv --quiet --python $(PYTHON) $(VENV)
-	$(PYTHON) -m uv pip install --quiet --python $(BIN)/python \
+	@# The interpreter's own venv (works on an "externally managed" system Python too), then
+	@# uv inside it for the fast, resolved install.
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m uv --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet uv
+	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python \
 		$(addprefix -e ,$(PROJECTS)) -r requirements-dev.txt
 	@touch $@
 
