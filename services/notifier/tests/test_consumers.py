@@ -19,6 +19,8 @@ from lindung_shared.events.catalogue import (
     ExposureDetected,
     PersonContactChanged,
     SignInCodeIssued,
+    VenueCaseVisited,
+    VenueCaseVisitRetracted,
     VenueCrowding,
     VenueSnapshot,
     ZoneVisitorAlert,
@@ -255,6 +257,38 @@ async def test_crowding_goes_to_the_manager_in_the_venue_zone(
     assert language == "id" and title == "Mal Jayapura penuh"
     assert "pada 25 Nov 2026 12.00 WIT" in body
     assert await channels_of(sessionmaker, manager) == []  # no device, no phone: inbox only
+
+
+async def test_a_retracted_case_visit_corrects_the_managers_alert(
+    consumer, producer, sessionmaker
+) -> None:
+    venue_id, manager = uuid.uuid4(), "mgr-" + uuid.uuid4().hex
+    start = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10.00 WITA
+    visit = {
+        "case_ref": "CASE-9",
+        "venue_id": venue_id,
+        "manager_id": manager,
+        "venue_name": "Pasar Kumbasari",
+        "venue_timezone": "Asia/Makassar",
+        "visit_start": start,
+        "visit_end": start + timedelta(hours=1),
+    }
+    await send(producer, make_event("venue.case_visited", VenueCaseVisited(**visit)))
+    await send(producer, make_event("venue.case_visit_retracted", VenueCaseVisitRetracted(**visit)))
+    rows = await eventually(
+        lambda: _at_least(inbox(sessionmaker, manager), 2)  # keyed by venue: in order
+    )
+    assert [r[0] for r in rows] == ["venue_case", "venue_case_correction"]
+    _, language, title, body, data, _, _ = rows[1]
+    assert language == "id"
+    assert title == "Koreksi: kunjungan kasus di Pasar Kumbasari dibatalkan"
+    assert "20 Nov 2026 10.00 WITA" in body
+    assert data["case_ref"] == "CASE-9"
+
+
+async def _at_least(rows: Awaitable[list[Any]], n: int) -> list[Any] | None:
+    found = await rows
+    return found if len(found) >= n else None
 
 
 async def dead_letters_for(

@@ -11,7 +11,12 @@ from lindung_checkin.exposure import repository, service
 from lindung_checkin.exposure.consumer import build_exposure_tasks
 from lindung_checkin.exposure.settings import ExposureSettings
 from lindung_shared.db import create_sessionmaker
-from lindung_shared.events.catalogue import CaseConfirmed, CaseRetracted, ExposureDetected
+from lindung_shared.events.catalogue import (
+    CaseConfirmed,
+    CaseRetracted,
+    ExposureDetected,
+    VenueCaseVisitRetracted,
+)
 from lindung_shared.kafka import create_producer
 from lindung_shared.worker import WorkerContext
 from sqlalchemy import text
@@ -197,6 +202,49 @@ async def test_concurrent_matchers_report_each_contact_once(
             text("DELETE FROM outbox WHERE payload->>'case_ref' = :ref"),
             {"ref": confirmed.case_ref},
         )
+
+
+async def test_a_retraction_withdraws_the_venue_alerts_once(
+    exposure_sessions, seed, new_venue
+) -> None:
+    mall, cafe = new_venue("mall"), new_venue("restaurant")
+    case, contact = uuid.uuid4(), uuid.uuid4()
+    confirmed = case_of(case)
+    retraction = CaseRetracted(
+        case_id=confirmed.case_id,
+        case_ref=confirmed.case_ref,
+        person_id=case,
+        retracted_at=datetime.now(UTC),
+    )
+    count = text("SELECT count(*) FROM outbox WHERE type = :t AND payload->>'case_ref' = :ref")
+    async with exposure_sessions() as session, session.begin():
+        await seed(
+            session,
+            [mall, cafe],
+            [visit(case, mall, 0, 60), visit(case, cafe, 90, 120), visit(contact, mall, 30, 90)],
+        )
+        counts = await service.match_case(session, confirmed, SETTINGS)
+        assert (counts.exposures, counts.venue_alerts) == (1, 2)
+        assert await service.retract_case(session, retraction) == 1
+        assert await service.retract_case(session, retraction) == 0
+        params = {"t": "venue.case_visit_retracted", "ref": confirmed.case_ref}
+        assert (await session.execute(count, params)).scalar_one() == 2
+        payloads = (
+            await session.execute(
+                text(
+                    "SELECT payload FROM outbox WHERE type = 'venue.case_visit_retracted' "
+                    "AND payload->>'case_ref' = :ref ORDER BY payload->>'visit_start'"
+                ),
+                {"ref": confirmed.case_ref},
+            )
+        ).scalars()
+        withdrawn = [VenueCaseVisitRetracted.model_validate(p) for p in payloads]
+        assert [(w.venue_id, w.visit_start, w.visit_end) for w in withdrawn] == [
+            (mall["venue_id"], at(0), at(60)),
+            (cafe["venue_id"], at(90), at(120)),
+        ]
+        assert withdrawn[0].manager_id == mall["manager_id"]
+        await session.rollback()
 
 
 async def test_the_ledger_of_old_cases_is_purged(exposure_sessions) -> None:

@@ -15,6 +15,7 @@ from lindung_shared.events.catalogue import (
     SignInCodeIssued,
     StatusChanged,
     VenueCaseVisited,
+    VenueCaseVisitRetracted,
     VenueCrowding,
     ZoneVisitorAlert,
 )
@@ -59,6 +60,7 @@ class Planners:
             "exposure.detected": self.exposure_detected,
             "exposure.retracted": self.exposure_retracted,
             "venue.case_visited": self.venue_case_visited,
+            "venue.case_visit_retracted": self.venue_case_visit_retracted,
             "venue.crowding": self.venue_crowding,
             "zone.visitor_alert": self.zone_visitor_alert,
         }
@@ -185,6 +187,27 @@ class Planners:
                 recipient=p.manager_id,
                 kind="venue_case",
                 template_key="venue.case_visited",
+                params={"venue_name": p.venue_name, "start": p.visit_start, "end": p.visit_end},
+                data={
+                    "venue_id": str(p.venue_id),
+                    "case_ref": p.case_ref,
+                    "visit_start": p.visit_start.isoformat(),
+                    "visit_end": p.visit_end.isoformat(),
+                },
+                source_event_id=event.id,
+                timezone=p.venue_timezone,
+            )
+        ]
+
+    async def venue_case_visit_retracted(
+        self, _: AsyncSession, event: Envelope[Any]
+    ) -> list[Intent]:
+        p: VenueCaseVisitRetracted = event.payload
+        return [
+            Intent(
+                recipient=p.manager_id,
+                kind="venue_case_correction",
+                template_key="venue.case_visit_retracted",
                 params={"venue_name": p.venue_name, "start": p.visit_start, "end": p.visit_end},
                 data={
                     "venue_id": str(p.venue_id),

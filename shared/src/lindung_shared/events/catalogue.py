@@ -289,6 +289,18 @@ class VenueCaseVisited(Payload):
     visit_end: AwareDatetime
 
 
+class VenueCaseVisitRetracted(Payload):
+    """A ``venue.case_visited`` withdrawn because its case was retracted (the same visit)."""
+
+    case_ref: str
+    venue_id: uuid.UUID
+    manager_id: str
+    venue_name: str
+    venue_timezone: IndonesianTimezone
+    visit_start: AwareDatetime
+    visit_end: AwareDatetime
+
+
 class OccupancyChanged(Payload):
     venue_id: uuid.UUID
     present: int = Field(ge=0)
@@ -494,6 +506,15 @@ _SPECS = (
         "venue_id",
         "checkin",
         "A confirmed case visited the venue (for its manager).",
+    ),
+    EventSpec(
+        "venue.case_visit_retracted",
+        1,
+        "lindung.venue-alerts",
+        VenueCaseVisitRetracted,
+        "venue_id",
+        "checkin",
+        "A case visit reported to the venue was withdrawn with its case.",
     ),
     EventSpec(
         "occupancy.changed",

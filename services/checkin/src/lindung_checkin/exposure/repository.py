@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 _DETECTED = spec_for("exposure.detected")
 _RETRACTED = spec_for("exposure.retracted")
 _VISITED = spec_for("venue.case_visited")
+_VISIT_RETRACTED = spec_for("venue.case_visit_retracted")
 
 
 @dataclass(frozen=True)
@@ -223,8 +224,32 @@ _RETRACT = text(
         FROM retracted
         ORDER BY contact_person_id
         RETURNING 1
+    ),
+    visits_retracted AS (
+        UPDATE reported_case_visits
+        SET retracted_at = :retracted_at
+        WHERE case_id = :case_id AND retracted_at IS NULL
+        RETURNING venue_id, visit_start, visit_end
+    ),
+    visits_published AS (
+        INSERT INTO outbox (event_id, topic, key, type, version, occurred_at, producer, payload)
+        SELECT gen_random_uuid(), CAST(:visit_topic AS text), r.venue_id::text,
+               CAST(:visit_type AS text), CAST(:visit_version AS integer), now(),
+               CAST(:producer AS text),
+               jsonb_build_object(
+                   'case_ref', CAST(:case_ref AS text),
+                   'venue_id', r.venue_id,
+                   'manager_id', ve.manager_id,
+                   'venue_name', ve.name,
+                   'venue_timezone', ve.timezone,
+                   'visit_start', r.visit_start,
+                   'visit_end', r.visit_end)
+        FROM visits_retracted r JOIN venues ve ON ve.venue_id = r.venue_id
+        ORDER BY r.venue_id, r.visit_start
+        RETURNING 1
     )
-    SELECT count(*) FROM published
+    SELECT (SELECT count(*) FROM published) AS exposures,
+           (SELECT count(*) FROM visits_published) AS venue_alerts
     """
 )
 
@@ -338,8 +363,9 @@ async def record_retraction(
     retracted_at: datetime,
     topic_prefix: str = "",
 ) -> int:
-    """Mark the case retracted and every exposure reported for it; stage one
-    ``exposure.retracted`` per exposure not retracted before. Returns how many."""
+    """Mark the case retracted and everything reported for it; stage one
+    ``exposure.retracted`` per exposure and one ``venue.case_visit_retracted`` per venue alert
+    not retracted before. Returns how many exposures."""
     params = {
         "case_id": case_id,
         "case_ref": case_ref,
@@ -347,20 +373,24 @@ async def record_retraction(
         "retracted_at": retracted_at,
     }
     await session.execute(_MARK_RETRACTED, params)
-    count = (
+    row = (
         await session.execute(
             _RETRACT,
             {
                 "case_id": case_id,
+                "case_ref": case_ref,
                 "retracted_at": retracted_at,
                 "topic": topic_prefix + _RETRACTED.topic,
                 "type": _RETRACTED.type,
                 "version": _RETRACTED.version,
                 "producer": _RETRACTED.producer,
+                "visit_topic": topic_prefix + _VISIT_RETRACTED.topic,
+                "visit_type": _VISIT_RETRACTED.type,
+                "visit_version": _VISIT_RETRACTED.version,
             },
         )
-    ).scalar_one()
-    return int(count)
+    ).one()
+    return int(row.exposures)
 
 
 async def purge_ledger(session: AsyncSession, older_than: timedelta) -> None:

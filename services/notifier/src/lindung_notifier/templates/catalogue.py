@@ -96,6 +96,16 @@ TEMPLATES: Final[dict[tuple[str, str], tuple[str, str]]] = {
         "A confirmed COVID-19 case was at {venue_name} from {start} to {end}. Clean the premises "
         "and follow the health office's guidance.",
     ),
+    ("venue.case_visit_retracted", "id"): (
+        "Koreksi: kunjungan kasus di {venue_name} dibatalkan",
+        "Pemberitahuan kasus terkonfirmasi di {venue_name} pada {start} sampai {end} dibatalkan: "
+        "hasil positifnya telah dikoreksi. Tidak ada tindakan lebih lanjut yang diperlukan.",
+    ),
+    ("venue.case_visit_retracted", "en"): (
+        "Correction: case visit at {venue_name} withdrawn",
+        "The alert about a confirmed case at {venue_name} from {start} to {end} is withdrawn: the "
+        "positive result was corrected. No further action is needed.",
+    ),
     ("venue.crowding.near", "id"): (
         "{venue_name} hampir penuh",
         "{venue_name} berisi {present} dari {capacity} orang ({percent}%) pada {at}.",

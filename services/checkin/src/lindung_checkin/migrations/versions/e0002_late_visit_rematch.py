@@ -1,4 +1,5 @@
-"""Re-matching of late visits: the traced window is kept with each case.
+"""Re-matching of late visits (the traced window is kept with each case); case visits are
+retracted with their case.
 
 Revision ID: e0002
 Revises: e0001
@@ -9,6 +10,9 @@ still be matched. The re-match job (``lindung_checkin.exposure.rematch``) drains
 ``late_visits`` queue (main branch, 0006) against the cases already matched; to re-run a case it
 needs the window the first match traced, which depended on the event's sample time. Cases
 matched before this revision fall back to their infectious window.
+
+``reported_case_visits.retracted_at``: a retracted case now withdraws the venue alerts it
+raised (``venue.case_visit_retracted``, once per visit), as it already did its exposures.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ _UP = (
     "ADD COLUMN traced_until timestamptz",
     "CREATE INDEX ix_exposure_cases_person ON exposure_cases (person_id)",
     "CREATE INDEX ix_reported_case_visits_venue ON reported_case_visits (venue_id, visit_start)",
+    "ALTER TABLE reported_case_visits ADD COLUMN retracted_at timestamptz",
 )
 
 _DOWN = (
+    "ALTER TABLE reported_case_visits DROP COLUMN retracted_at",
     "DROP INDEX ix_reported_case_visits_venue",
     "DROP INDEX ix_exposure_cases_person",
     "ALTER TABLE exposure_cases DROP COLUMN traced_until, DROP COLUMN traced_from",
