@@ -25,7 +25,7 @@ from lindung_shared.events.catalogue import (
 )
 from lindung_shared.kafka import create_producer, ensure_topics
 from lindung_shared.qr import jwk_from_public_key
-from lindung_shared.testing import unique
+from lindung_shared.testing import start_at_the_end, unique
 from lindung_shared.worker import WorkerContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -46,6 +46,8 @@ async def running_consumers(
     await producer.start()
     ctx = WorkerContext(db_settings, engine, sessions, producer)
     consumers = build_consumers(ctx, db_settings, group_prefix=unique("checkin-test"))
+    for c in consumers:
+        await start_at_the_end(db_settings.kafka_bootstrap_servers, c.group_id, c.topics)
     tasks = [asyncio.create_task(c.run(ctx.stop)) for c in consumers]
     try:
         yield producer

@@ -26,30 +26,11 @@ from lindung_shared.events.catalogue import (
 )
 from lindung_shared.kafka import create_producer
 from lindung_shared.outbox import OutboxRelay
-from lindung_shared.testing import unique
+from lindung_shared.testing import start_at_the_end, unique
 from lindung_shared.worker import WorkerContext
 from sqlalchemy import text
 
 DEADLINE = 30.0
-
-
-async def _commit_at_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
-    """Start ``group`` at the current end of ``topics`` (they are shared with every team)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in (consumer.partitions_for_topic(t) or await _partitions(consumer, t))
-        ]
-        ends = await consumer.end_offsets(partitions)
-        consumer.assign(partitions)
-        await consumer.commit({tp: offset for tp, offset in ends.items()})
-    finally:
-        await consumer.stop()
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
@@ -88,8 +69,8 @@ async def _find(consumer: AIOKafkaConsumer, predicate: Any, deadline: float = DE
 async def worker(settings) -> AsyncIterator[dict[str, Any]]:
     prefix = unique("hr-test")
     bootstrap = settings.kafka_bootstrap_servers
-    await _commit_at_end(bootstrap, f"{prefix}.feeds", FEED_TOPICS)
-    await _commit_at_end(bootstrap, f"{prefix}.exposures", EXPOSURE_TOPICS)
+    await start_at_the_end(bootstrap, f"{prefix}.feeds", FEED_TOPICS)
+    await start_at_the_end(bootstrap, f"{prefix}.exposures", EXPOSURE_TOPICS)
     engine = create_engine(settings, pool_size=3, max_overflow=2)
     producer = create_producer(bootstrap, client_id=prefix)
     await producer.start()

@@ -27,26 +27,8 @@ from lindung_shared.events.catalogue import (
     make_event,
 )
 from lindung_shared.kafka import create_producer
-from lindung_shared.testing import unique
+from lindung_shared.testing import start_at_the_end, unique
 from sqlalchemy import text
-
-
-async def start_at_the_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
-    """Commit the group's offsets at the topics' ends: the shared topics hold everyone's
-    history, and this test wants only its own messages."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in range(CATALOGUE_TOPICS[t].partitions)
-        ]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit(dict(ends.items()))
-    finally:
-        await consumer.stop()
 
 
 @pytest.fixture(scope="module")

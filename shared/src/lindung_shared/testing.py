@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
 from lindung_shared.auth import TokenIssuer
 from lindung_shared.dbadmin import create_database, drop_database
+from lindung_shared.events import TOPICS
 from lindung_shared.migrations import upgrade
 from lindung_shared.settings import ServiceSettings
 
@@ -68,3 +70,20 @@ def bearer(
         subject=subject or str(uuid.uuid4()), roles=[role], venues=venues, ttl_seconds=ttl_seconds
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+async def start_at_the_end(bootstrap: str, group: str, topics: Iterable[str]) -> None:
+    """Commit ``group``'s offsets at the topics' current ends. The shared topics hold every
+    earlier run's history (benchmarks put hundreds of thousands of events there); a test's
+    fresh group reads only what the test itself produces."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in range(TOPICS[t].partitions)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit(dict(ends.items()))
+    finally:
+        await consumer.stop()

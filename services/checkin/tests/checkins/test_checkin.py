@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from lindung_checkin.api import build_app
+from lindung_checkin.checkins.endpoints import check_in_fast
 from lindung_checkin.trust.handlers import on_qr_revoked
 from lindung_checkin.zones.handlers import apply_zone_change
 from lindung_shared.events.catalogue import (
@@ -18,6 +20,7 @@ from lindung_shared.events.catalogue import (
     make_event,
 )
 from lindung_shared.qr import sign_qr
+from lindung_shared.testing import app_client, bearer
 
 from ..conftest import QrSigner, publish_key
 from ..helpers import present, refusals_at, visit, visits_at
@@ -166,8 +169,6 @@ async def test_malformed_body_and_missing_token(client, green_citizen):
 
 
 async def test_a_manager_token_cannot_check_in(client, db_settings, signer, make_venue):
-    from lindung_shared.testing import bearer
-
     venue = await make_venue()
     response = await client.post(
         "/v1/checkins",
@@ -418,3 +419,45 @@ async def test_a_retired_key_stops_a_payload_that_was_already_verified(
     again = await check_in(client, green_citizen, payload)
     assert again.status_code == 422
     assert again.json()["type"].endswith("/qr-unknown-key")
+
+
+async def test_the_fast_route_answers_like_the_documented_one(
+    client, db_settings, signer, make_venue, citizen_factory, set_colour
+):
+    """POST /v1/checkins is served by a plain Starlette endpoint in front of the FastAPI
+    route; the FastAPI route (what OpenAPI documents) must give the same answers."""
+    documented = build_app(db_settings)
+    documented.router.routes = [
+        r for r in documented.router.routes if getattr(r, "endpoint", None) is not check_in_fast
+    ]
+    venue = await make_venue()
+    citizen = citizen_factory()
+    await set_colour(citizen.person_id, "green")
+    qr = signer.sign(venue.venue_id)
+    cases = [
+        ({}, {"qr": qr}),
+        ({"Authorization": "Basic abc"}, {"qr": qr}),
+        ({"Authorization": "Bearer not-a-token"}, {"qr": qr}),
+        (bearer(db_settings, "venue_manager", "m-1"), {"qr": qr}),
+        (citizen.headers, {"qr": ""}),
+        (citizen.headers, {"qr": qr, "scanned_at": "yesterday"}),
+        (citizen.headers, {"qr": qr, "client_id": "has spaces"}),
+        (citizen.headers, {}),
+        (citizen.headers, [1, 2]),
+        (citizen.headers, "LINDUNG1:only.two"),
+    ]
+    async with app_client(documented) as reference:
+        assert "post" in (await reference.get("/openapi.json")).json()["paths"]["/v1/checkins"]
+        for headers, body in cases:
+            fast = await client.post("/v1/checkins", json=body, headers=headers)
+            slow = await reference.post("/v1/checkins", json=body, headers=headers)
+            assert (fast.status_code, fast.json()) == (slow.status_code, slow.json()), body
+            assert fast.headers["content-type"] == slow.headers["content-type"]
+        broken = await client.post("/v1/checkins", content=b"{not json", headers=citizen.headers)
+        assert broken.status_code == 422
+        assert broken.headers["content-type"] == "application/problem+json"
+        first = await client.post("/v1/checkins", json={"qr": qr}, headers=citizen.headers)
+        again = await reference.post("/v1/checkins", json={"qr": qr}, headers=citizen.headers)
+        assert first.json()["outcome"] == "admitted"
+        assert again.json()["outcome"] == "checked_out"  # the same venue scanned again
+        assert set(first.json()) == set(again.json())

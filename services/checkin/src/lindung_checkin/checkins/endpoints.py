@@ -5,9 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request
-from lindung_shared.auth import CitizenDep, Principal
+from fastapi.exceptions import RequestValidationError
+from lindung_shared.auth import CitizenDep, Principal, Role, authorize
 from lindung_shared.errors import Unauthorized
+from pydantic import ValidationError
+from starlette.responses import Response
 
 from lindung_checkin.checkins.schemas import (
     BatchAnswer,
@@ -67,6 +71,30 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     responses=_PROBLEMS,
 )
 async def check_in(body: CheckinRequest, principal: CitizenDep, door: DoorDep) -> JsonResponse:
+    return JsonResponse(await door.check_in(person_of(principal), body))
+
+
+async def check_in_fast(request: Request) -> Response:
+    """``POST /v1/checkins`` as a plain Starlette endpoint, mounted in front of the documented
+    route above (which stays for OpenAPI and behaves the same): the busiest door skips
+    FastAPI's dependency solver and router layers, about a sixth of its CPU per scan. The
+    same token and role check, body model, errors (problem+json, 422 by field) and answer."""
+    principal = await authorize(request, Role.CITIZEN)
+    try:
+        raw = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]
+        ) from None
+    try:
+        # from_attributes as FastAPI validates bodies (JSON has no objects with attributes;
+        # it only makes a non-object body's message the same as the documented route's).
+        body = CheckinRequest.model_validate(raw, from_attributes=True)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+    door: Door = request.app.state.door
     return JsonResponse(await door.check_in(person_of(principal), body))
 
 
