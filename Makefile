@@ -57,8 +57,7 @@ stop:
 
 ## bench: the benchmarks with the whole suite running (see docs/benchmarks.md)
 bench: venv
-	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	@$(PYTHON) -m uv pip install --quiet --python $(BIN)/python -r bench/requirements.txt
+	@$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -r bench/requirements.txt
 	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
 		python -m bench.run $(BENCH_ARGS)'
 
