@@ -14,6 +14,7 @@ rejected (and dead-lettered), never guessed at.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -93,6 +94,11 @@ def _short(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
 
 
+@functools.cache
+def _envelope_of(model: type[P]) -> type[Envelope[P]]:
+    return Envelope[model]  # type: ignore[valid-type]
+
+
 def validate_payload(model: type[P], raw: RawEnvelope) -> Envelope[P]:
     try:
         payload = model.model_validate(raw.payload)
@@ -100,7 +106,10 @@ def validate_payload(model: type[P], raw: RawEnvelope) -> Envelope[P]:
         raise InvalidPayload(
             f"{raw.type} v{raw.version} payload is invalid: {_short(exc)}"
         ) from exc
-    return Envelope[model](  # type: ignore[valid-type]
+    # The raw envelope's fields and the payload are validated already: construct, do not
+    # validate again. The parametrised class is looked up once per payload model (pydantic's
+    # own generic cache computes a key on every subscription: a tenth of a consumer's CPU).
+    return _envelope_of(model).model_construct(
         id=raw.id,
         type=raw.type,
         version=raw.version,

@@ -8,6 +8,7 @@ statement each. The dedupe key (source event, recipient, kind) makes a replay a 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,13 +92,17 @@ async def fan_out(session: AsyncSession, intents: Sequence[Intent]) -> FanoutRes
     result.duplicates = len(rows) - len(inserted)
 
     deliveries: list[dict[str, Any]] = []
+    # Counted per batch: a labelled metric's look-up per notification was a fifth of the
+    # fan-out's CPU.
+    created: Counter[tuple[str, str]] = Counter()
+    no_channel: Counter[str] = Counter()
     for intent, row in zip(intents, rows, strict=True):
         if row["id"] not in inserted:
             continue
-        NOTIFICATIONS_CREATED.labels(intent.kind, row["language"]).inc()
+        created[(intent.kind, row["language"])] += 1
         targets = list(_targets(intent, contacts.get(intent.recipient), devices))
         if not targets:
-            NO_CHANNEL.labels(intent.kind).inc()
+            no_channel[intent.kind] += 1
             result.without_channel += 1
         for channel, device_id, destination in targets:
             deliveries.append(
@@ -112,6 +117,10 @@ async def fan_out(session: AsyncSession, intents: Sequence[Intent]) -> FanoutRes
             )
     await repository.insert_deliveries(session, deliveries)
     result.deliveries = len(deliveries)
+    for (kind, language), n in created.items():
+        NOTIFICATIONS_CREATED.labels(kind, language).inc(n)
+    for kind, n in no_channel.items():
+        NO_CHANNEL.labels(kind).inc(n)
     return result
 
 
