@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from lindung_shared.app import create_app, serve
-from starlette.routing import Route
+from lindung_shared.app import create_app, mount_plain_route, serve
 
 from lindung_checkin.checkins.endpoints import check_in_fast
 from lindung_checkin.checkins.endpoints import router as checkins_router
@@ -62,7 +61,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     # The hot path, matched before the routers (the documented APIRoute stays in OpenAPI).
-    app.router.routes.insert(0, Route("/v1/checkins", check_in_fast, methods=["POST"]))
+    mount_plain_route(app, "/v1/checkins", check_in_fast, "POST")
     return app
 
 

@@ -461,3 +461,6 @@ async def test_the_fast_route_answers_like_the_documented_one(
         assert first.json()["outcome"] == "admitted"
         assert again.json()["outcome"] == "checked_out"  # the same venue scanned again
         assert set(first.json()) == set(again.json())
+        # The fast route is labelled by its path in the metrics, like the documented one.
+        metrics = (await client.get("/metrics")).text
+        assert 'method="POST",route="/v1/checkins"' in metrics
