@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
 
-from lindung_checkin.checkins.pending import replay_pending
+from lindung_checkin.checkins.pending import replay_pending, verify_held
 from lindung_checkin.checkins.sweeper import sweep
 from lindung_checkin.consumers import build_consumers
 from lindung_checkin.exposure.consumer import build_exposure_tasks
@@ -30,11 +30,9 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
         await sweep(ctx.sessionmaker, datetime.now(UTC), settings.sweep_batch_size)
 
     async def pending_job() -> None:
-        await replay_pending(
-            ctx.sessionmaker,
-            limit=settings.sweep_batch_size,
-            max_age=timedelta(days=settings.lookback_days),
-        )
+        limit, max_age = settings.sweep_batch_size, timedelta(days=settings.lookback_days)
+        await verify_held(ctx.sessionmaker, limit=limit, max_age=max_age)
+        await replay_pending(ctx.sessionmaker, limit=limit, max_age=max_age)
 
     async def occupancy_job() -> None:
         async with ctx.sessionmaker() as session, session.begin():

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from lindung_checkin.checkins.pending import replay_pending
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from lindung_checkin.checkins.pending import replay_pending, verify_held
+from lindung_checkin.trust.handlers import on_key_retired
 from lindung_checkin.venues.handlers import upsert_venue
+from lindung_shared.events.catalogue import QrKeyRetired, make_event
 from sqlalchemy import text
 
-from ..conftest import venue_snapshot
+from ..conftest import QrSigner, publish_key, venue_snapshot
 from ..helpers import present, scalar, visit, visits_at
 
 
@@ -213,3 +216,74 @@ async def test_the_pending_job_records_what_the_venue_event_missed(
         )
         == 0
     )
+
+
+async def test_a_visit_signed_with_a_key_not_known_yet_is_held_then_verified(
+    client, make_venue, green_citizen, sessions
+):
+    """The registry's qr_key.published has not arrived when the phone uploads: the item is
+    held unverified (same visit id on retry), then verified and recorded once the key is
+    known; a forgery naming that key id is dropped, never recorded."""
+    venue = await make_venue()
+    new_key = QrSigner(Ed25519PrivateKey.generate(), f"k-{uuid.uuid4().hex[:8]}")
+    forger = QrSigner(Ed25519PrivateKey.generate(), new_key.key_id)
+    items = [
+        {
+            "client_id": "new-key",
+            "qr": new_key.sign(venue.venue_id),
+            "scanned_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        },
+        {
+            "client_id": "forged",
+            "qr": forger.sign(venue.venue_id),
+            "scanned_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        },
+    ]
+    held = (await upload(client, green_citizen, items)).json()["items"]
+    assert [h["status"] for h in held] == ["pending", "pending"], held
+    again = (await upload(client, green_citizen, items)).json()["items"]
+    assert [a["visit_id"] for a in again] == [h["visit_id"] for h in held]
+    # Nothing to verify while the key is unknown.
+    assert await verify_held(sessions, limit=100, max_age=timedelta(days=14)) == (0, 0)
+
+    await publish_key(sessions, new_key)
+    recorded, dropped = await verify_held(sessions, limit=1, max_age=timedelta(days=14))
+    assert (recorded, dropped) == (1, 1)
+    row = await visit(sessions, held[0]["visit_id"])
+    assert (row.source, row.counted, row.client_id) == ("offline", False, "new-key")
+    assert await visits_at(sessions, venue.venue_id) == 1
+    assert (
+        await scalar(
+            sessions,
+            "SELECT count(*) FROM unverified_offline_scans WHERE person_id = :p",
+            p=green_citizen.person_id,
+        )
+        == 0
+    )
+    replayed = (await upload(client, green_citizen, items[:1])).json()["items"][0]
+    assert (replayed["status"], replayed["visit_id"], replayed["replayed"]) == (
+        "recorded",
+        held[0]["visit_id"],
+        True,
+    )
+
+
+async def test_a_retired_key_is_refused_not_held(client, make_venue, green_citizen, sessions):
+    venue = await make_venue()
+    old_key = QrSigner(Ed25519PrivateKey.generate(), f"k-{uuid.uuid4().hex[:8]}")
+    await publish_key(sessions, old_key)
+    async with sessions() as session, session.begin():
+        await on_key_retired(
+            session,
+            make_event(
+                "qr_key.retired",
+                QrKeyRetired(key_id=old_key.key_id, retired_at=datetime.now(UTC)),
+            ),
+        )
+    item = {
+        "client_id": "retired",
+        "qr": old_key.sign(venue.venue_id),
+        "scanned_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+    }
+    answer = (await upload(client, green_citizen, [item])).json()["items"][0]
+    assert (answer["status"], answer["error"]) == ("rejected", "qr-unknown-key")

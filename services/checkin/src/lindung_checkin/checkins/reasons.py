@@ -37,8 +37,8 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
         "Offline visit recorded for contact tracing.",
     ),
     "pending": (
-        "Kunjungan luring diterima; dicatat setelah data tempat ini tersedia.",
-        "Offline visit received; it is recorded once this place's registration arrives.",
+        "Kunjungan luring diterima; dicatat setelah kode tempat ini dapat dikonfirmasi.",
+        "Offline visit received; it is recorded as soon as this place's code is confirmed.",
     ),
 }
 

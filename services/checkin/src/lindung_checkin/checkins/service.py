@@ -212,6 +212,38 @@ class Door:
             "present": row["o_present"],
         }
 
+    async def _hold_unverified(
+        self, person_id: uuid.UUID, item: BatchItem, rule_version: str | None
+    ) -> dict[str, Any] | None:
+        """Keep an offline item whose key id this service has not heard of yet (its
+        ``qr_key.published`` may still be on its way, or has just arrived and the key cache
+        not yet reloaded); None when the key is known as retired, which is refused as
+        before. See migration 0007 and ``checkins/pending.py``."""
+        try:
+            key_id = peek_key_id(item.qr)
+        except QrInvalid:
+            return None
+        visit_id = await self.pool.fetchval(
+            _HOLD_UNVERIFIED,
+            person_id,
+            item.client_id,
+            uuid.uuid4(),
+            key_id,
+            item.qr,
+            item.scanned_at,
+            rule_version,
+        )
+        if visit_id is None:
+            return None
+        return {
+            "client_id": item.client_id,
+            "status": "pending",
+            "visit_id": visit_id,
+            "colour": None,
+            "reason": _text("pending"),
+            "replayed": False,
+        }
+
     async def upload_batch(
         self, person_id: uuid.UUID, items: list[BatchItem]
     ) -> list[dict[str, Any]]:
@@ -230,6 +262,7 @@ class Door:
         now = datetime.now(UTC)
         answers: dict[str, dict[str, Any]] = {}
         accepted: list[tuple[BatchItem, QrClaims, bool]] = []
+        rule_version = await self.rules.current(self.pool)
         for item in sorted(items, key=lambda i: i.scanned_at):
             kind = classify_offline_time(item.scanned_at, now, self.settings)
             if kind in ("future", "too-old"):
@@ -241,11 +274,13 @@ class Door:
             try:
                 claims = await self.verify(item.qr, at=item.scanned_at.timestamp())
             except Problem as problem:
-                answers[item.client_id] = _rejected(item.client_id, problem.code)
+                held = None
+                if problem.code == "qr-unknown-key":
+                    held = await self._hold_unverified(person_id, item, rule_version)
+                answers[item.client_id] = held or _rejected(item.client_id, problem.code)
                 continue
             accepted.append((item, claims, kind == "live"))
         if accepted:
-            rule_version = await self.rules.current(self.pool)
             await self._ensure_partitions(
                 {i.scanned_at.astimezone(UTC).date() for i, _, _ in accepted}
             )
@@ -269,6 +304,23 @@ class Door:
             for (item, _, _), row in zip(accepted, rows, strict=True):
                 answers[item.client_id] = _batch_answer(item.client_id, row)
         return [answers[i.client_id] for i in items]
+
+
+_HOLD_UNVERIFIED = """
+    WITH held AS (
+        INSERT INTO unverified_offline_scans
+            (person_id, client_id, visit_id, key_id, qr, scanned_at, rule_version)
+        SELECT $1, $2, $3, $4, $5, $6, $7
+        WHERE NOT EXISTS (SELECT 1 FROM qr_keys k
+                          WHERE k.key_id = $4 AND k.status NOT IN ('active', 'retiring'))
+        ON CONFLICT (person_id, client_id) DO NOTHING
+        RETURNING visit_id
+    )
+    SELECT visit_id FROM held
+    UNION ALL
+    SELECT visit_id FROM unverified_offline_scans WHERE person_id = $1 AND client_id = $2
+    LIMIT 1
+"""
 
 
 _FUNCTION_REJECTIONS = {
