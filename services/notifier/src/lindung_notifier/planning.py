@@ -15,7 +15,6 @@ from lindung_shared.events.catalogue import (
     SignInCodeIssued,
     StatusChanged,
     VenueCaseVisited,
-    VenueCaseVisitRetracted,
     VenueCrowding,
     ZoneVisitorAlert,
 )
@@ -181,44 +180,30 @@ class Planners:
         ]
 
     async def venue_case_visited(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
-        p: VenueCaseVisited = event.payload
-        return [
-            Intent(
-                recipient=p.manager_id,
-                kind="venue_case",
-                template_key="venue.case_visited",
-                params={"venue_name": p.venue_name, "start": p.visit_start, "end": p.visit_end},
-                data={
-                    "venue_id": str(p.venue_id),
-                    "case_ref": p.case_ref,
-                    "visit_start": p.visit_start.isoformat(),
-                    "visit_end": p.visit_end.isoformat(),
-                },
-                source_event_id=event.id,
-                timezone=p.venue_timezone,
-            )
-        ]
+        return [self._venue_case(event, "venue_case", "venue.case_visited")]
 
     async def venue_case_visit_retracted(
         self, _: AsyncSession, event: Envelope[Any]
     ) -> list[Intent]:
-        p: VenueCaseVisitRetracted = event.payload
-        return [
-            Intent(
-                recipient=p.manager_id,
-                kind="venue_case_correction",
-                template_key="venue.case_visit_retracted",
-                params={"venue_name": p.venue_name, "start": p.visit_start, "end": p.visit_end},
-                data={
-                    "venue_id": str(p.venue_id),
-                    "case_ref": p.case_ref,
-                    "visit_start": p.visit_start.isoformat(),
-                    "visit_end": p.visit_end.isoformat(),
-                },
-                source_event_id=event.id,
-                timezone=p.venue_timezone,
-            )
-        ]
+        return [self._venue_case(event, "venue_case_correction", "venue.case_visit_retracted")]
+
+    @staticmethod
+    def _venue_case(event: Envelope[Any], kind: str, template_key: str) -> Intent:
+        p: VenueCaseVisited = event.payload  # or VenueCaseVisitRetracted, its subclass
+        return Intent(
+            recipient=p.manager_id,
+            kind=kind,
+            template_key=template_key,
+            params={"venue_name": p.venue_name, "start": p.visit_start, "end": p.visit_end},
+            data={
+                "venue_id": str(p.venue_id),
+                "case_ref": p.case_ref,
+                "visit_start": p.visit_start.isoformat(),
+                "visit_end": p.visit_end.isoformat(),
+            },
+            source_event_id=event.id,
+            timezone=p.venue_timezone,
+        )
 
     async def venue_crowding(self, session: AsyncSession, event: Envelope[Any]) -> list[Intent]:
         p: VenueCrowding = event.payload

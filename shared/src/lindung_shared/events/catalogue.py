@@ -289,16 +289,9 @@ class VenueCaseVisited(Payload):
     visit_end: AwareDatetime
 
 
-class VenueCaseVisitRetracted(Payload):
-    """A ``venue.case_visited`` withdrawn because its case was retracted (the same visit)."""
-
-    case_ref: str
-    venue_id: uuid.UUID
-    manager_id: str
-    venue_name: str
-    venue_timezone: IndonesianTimezone
-    visit_start: AwareDatetime
-    visit_end: AwareDatetime
+class VenueCaseVisitRetracted(VenueCaseVisited):
+    """A ``venue.case_visited`` withdrawn because its case was retracted (the same visit,
+    the same fields)."""
 
 
 class OccupancyChanged(Payload):
