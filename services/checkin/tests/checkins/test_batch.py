@@ -247,8 +247,9 @@ async def test_a_visit_signed_with_a_key_not_known_yet_is_held_then_verified(
     assert await verify_held(sessions, limit=100, max_age=timedelta(days=14)) == (0, 0)
 
     await publish_key(sessions, new_key)
-    recorded, dropped = await verify_held(sessions, limit=1, max_age=timedelta(days=14))
-    assert (recorded, dropped) == (1, 1)
+    verified, dropped = await verify_held(sessions, limit=1, max_age=timedelta(days=14))
+    assert (verified, dropped) == (1, 1)
+    assert await replay_pending(sessions, limit=100, max_age=timedelta(days=14)) == 1
     row = await visit(sessions, held[0]["visit_id"])
     assert (row.source, row.counted, row.client_id) == ("offline", False, "new-key")
     assert await visits_at(sessions, venue.venue_id) == 1

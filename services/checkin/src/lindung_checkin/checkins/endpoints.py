@@ -123,9 +123,10 @@ async def check_in_fast(request: Request) -> Response:
         "Each item carries its client id and scan time; a retried batch changes nothing. "
         "Items in the future or older than the look-back are rejected per item. Visits "
         "scanned more than a few minutes ago are stored for tracing but do not change "
-        "present occupancy. A validly signed code of a venue whose registration has not reached "
+        "present occupancy. An item whose venue registration or QR signing key has not reached "
         "this service yet is held (`status: pending`, with its visit id) and recorded as soon "
-        "as the venue is known. Repeated client ids inside one batch reject the whole batch "
+        "as both are known (a code that then fails verification is dropped). Repeated "
+        "client ids inside one batch reject the whole batch "
         "(422)."
     ),
     response_model=BatchAnswer,

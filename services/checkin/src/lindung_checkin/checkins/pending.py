@@ -4,8 +4,8 @@
   transaction that stores the venue; :func:`replay_pending` catches the ones uploaded while
   that transaction ran.
 - Signed with a QR key not known here yet: :func:`verify_held` checks each once its key has
-  arrived and records it like any late offline visit (through ``checkin_scan``, so a venue
-  still unknown holds it again as above), or drops it when the signature does not hold.
+  arrived and moves the genuine ones on to the venue hold above (recorded at once when the
+  venue is known), or drops it when the signature does not hold.
 
 Both give up on what is still held after the tracing look-back (a code of a venue or key the
 registry never announced); drops are logged by count, never by person.
@@ -14,12 +14,13 @@ registry never announced); drops are logged by count, never by person.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, timedelta
+from datetime import timedelta
 
-import orjson
-from lindung_shared.qr import QrInvalid, public_key_from_jwk, verify_qr
+from lindung_shared.qr import QrInvalid, verify_qr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lindung_checkin.trust.cache import TRUSTED_KEYS, trusted_keys
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ async def replay_pending(
     return total
 
 
-_TRUSTED_KEYS = text("SELECT key_id, jwk::text FROM qr_keys WHERE status IN ('active', 'retiring')")
+_TRUSTED_KEYS = text(TRUSTED_KEYS)
 _TAKE_UNVERIFIED = text(
     """
     SELECT u.person_id, u.client_id, u.visit_id, u.qr, u.scanned_at, u.rule_version
@@ -62,13 +63,16 @@ _TAKE_UNVERIFIED = text(
     FOR UPDATE SKIP LOCKED
     """
 )
-_ENSURE_PARTITION = text(
-    "SELECT checkin_ensure_partitions(CAST(:day AS date)) "
-    "WHERE to_regclass('visits_p' || to_char(CAST(:day AS date), 'YYYYMMDD')) IS NULL"
-)
-_RECORD = text(
-    "SELECT o_outcome FROM checkin_scan(:person_id, :venue_id, :qr_id, :entrance, :at, "
-    ":client_id, 'offline', false, :rule_version, :visit_id)"
+# A verified item becomes an ordinary held visit: checkin_replay_pending records it (now, or
+# once its venue is known), creating its day's partition if need be.
+_HOLD_VERIFIED = text(
+    """
+    INSERT INTO pending_offline_visits (person_id, client_id, visit_id, venue_id, qr_id,
+                                        entrance, scanned_at, rule_version)
+    VALUES (:person_id, :client_id, :visit_id, :venue_id, :qr_id, :entrance, :scanned_at,
+            :rule_version)
+    ON CONFLICT (person_id, client_id) DO NOTHING
+    """
 )
 _FORGET = text(
     "DELETE FROM unverified_offline_scans WHERE person_id = :person_id AND client_id = :client_id"
@@ -82,17 +86,13 @@ _EXPIRE_UNVERIFIED = text(
 async def verify_held(
     sessionmaker: async_sessionmaker[AsyncSession], *, limit: int, max_age: timedelta
 ) -> tuple[int, int]:
-    """Verify held items whose key is known by now: record the genuine ones, drop the rest;
-    drop what is older than ``max_age``. Returns (recorded, dropped)."""
-    recorded = dropped = 0
+    """Verify held items whose key is known by now: the genuine ones move on to
+    ``pending_offline_visits`` (:func:`replay_pending` records them), the rest are dropped;
+    so is what is older than ``max_age``. Returns (verified, dropped)."""
+    verified = dropped = 0
     while True:
         async with sessionmaker() as session, session.begin():
-            keys = {}
-            for key_id, jwk in (await session.execute(_TRUSTED_KEYS)).all():
-                try:
-                    keys[key_id] = public_key_from_jwk(orjson.loads(jwk))
-                except ValueError:
-                    continue
+            keys = trusted_keys((await session.execute(_TRUSTED_KEYS)).all())
             rows = (await session.execute(_TAKE_UNVERIFIED, {"limit": limit})).all()
             for row in rows:
                 try:
@@ -100,22 +100,20 @@ async def verify_held(
                 except QrInvalid:
                     dropped += 1
                 else:
-                    day = row.scanned_at.astimezone(UTC).date()
-                    await session.execute(_ENSURE_PARTITION, {"day": day})
                     await session.execute(
-                        _RECORD,
+                        _HOLD_VERIFIED,
                         {
                             "person_id": row.person_id,
+                            "client_id": row.client_id,
+                            "visit_id": row.visit_id,
                             "venue_id": claims.venue_id,
                             "qr_id": claims.qr_id,
                             "entrance": claims.entrance,
-                            "at": row.scanned_at,
-                            "client_id": row.client_id,
+                            "scanned_at": row.scanned_at,
                             "rule_version": row.rule_version,
-                            "visit_id": row.visit_id,
                         },
                     )
-                    recorded += 1
+                    verified += 1
                 await session.execute(
                     _FORGET, {"person_id": row.person_id, "client_id": row.client_id}
                 )
@@ -128,6 +126,6 @@ async def verify_held(
         log.warning(
             "held offline visits dropped (bad signature or expired)", extra={"count": dropped}
         )
-    if recorded:
-        log.info("held offline visits verified and recorded", extra={"count": recorded})
-    return recorded, dropped
+    if verified:
+        log.info("held offline visits verified", extra={"count": verified})
+    return verified, dropped

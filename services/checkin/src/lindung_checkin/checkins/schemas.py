@@ -139,8 +139,9 @@ class BatchItemAnswer(BaseModel):
     client_id: str
     status: Literal["admitted", "refused", "checked_out", "recorded", "pending", "rejected"] = (
         Field(
-            description="`pending`: held until the venue's registration reaches this service, "
-            "then recorded for tracing (the visit id does not change)"
+            description="`pending`: held until the venue's registration (or the QR key that "
+            "signed the code) reaches this service, then recorded for tracing (the visit id "
+            "does not change)"
         )
     )
     visit_id: uuid.UUID | None = None

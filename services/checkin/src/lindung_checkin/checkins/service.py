@@ -233,16 +233,7 @@ class Door:
             item.scanned_at,
             rule_version,
         )
-        if visit_id is None:
-            return None
-        return {
-            "client_id": item.client_id,
-            "status": "pending",
-            "visit_id": visit_id,
-            "colour": None,
-            "reason": _text("pending"),
-            "replayed": False,
-        }
+        return None if visit_id is None else _pending(item.client_id, visit_id, replayed=False)
 
     async def upload_batch(
         self, person_id: uuid.UUID, items: list[BatchItem]
@@ -324,7 +315,7 @@ _HOLD_UNVERIFIED = """
 
 
 _FUNCTION_REJECTIONS = {
-    "unknown_venue": "venue-not-found",  # only without a client id, which a batch item has
+    "unknown_venue": "venue-not-found",  # not for batch items: with a client id they are held
     "venue_closed": "venue-closed",
     "qr_revoked": "qr-revoked",
 }
@@ -334,19 +325,23 @@ def _rejected(client_id: str, error: str) -> dict[str, Any]:
     return {"client_id": client_id, "status": "rejected", "error": error, "replayed": False}
 
 
+def _pending(client_id: str, visit_id: uuid.UUID, *, replayed: bool) -> dict[str, Any]:
+    return {
+        "client_id": client_id,
+        "status": "pending",
+        "visit_id": visit_id,
+        "colour": None,
+        "reason": _text("pending"),
+        "replayed": replayed,
+    }
+
+
 def _batch_answer(client_id: str, row: asyncpg.Record) -> dict[str, Any]:
     outcome = row["o_outcome"]
     if outcome in _FUNCTION_REJECTIONS:
         return _rejected(client_id, _FUNCTION_REJECTIONS[outcome])
     if outcome == "pending":
-        return {
-            "client_id": client_id,
-            "status": "pending",
-            "visit_id": row["o_visit_id"],
-            "colour": None,
-            "reason": _text("pending"),
-            "replayed": row["o_replayed"],
-        }
+        return _pending(client_id, row["o_visit_id"], replayed=row["o_replayed"])
     reason = row["o_reason"] or outcome
     return {
         "client_id": client_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import asyncpg
 import orjson
@@ -19,11 +19,22 @@ from lindung_shared.qr import public_key_from_jwk
 
 log = logging.getLogger(__name__)
 
-_TRUSTED_KEYS = "SELECT key_id, jwk::text FROM qr_keys WHERE status IN ('active', 'retiring')"
+TRUSTED_KEYS = "SELECT key_id, jwk::text FROM qr_keys WHERE status IN ('active', 'retiring')"
 _ACTIVE_RULES = (
     "SELECT version FROM sector_rule_sets WHERE valid_from <= now() "
     "AND (valid_until IS NULL OR valid_until > now()) ORDER BY valid_from DESC LIMIT 1"
 )
+
+
+def trusted_keys(rows: Iterable[Sequence[str]]) -> dict[str, Ed25519PublicKey]:
+    """The verification keys from rows of :data:`TRUSTED_KEYS` (key id, JWK text)."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    for key_id, jwk_text in rows:
+        try:
+            keys[key_id] = public_key_from_jwk(orjson.loads(jwk_text))
+        except ValueError:
+            log.warning("ignoring an unusable QR key", extra={"key_id": key_id})
+    return keys
 
 
 class QrKeyCache:
@@ -35,14 +46,7 @@ class QrKeyCache:
         self._lock = asyncio.Lock()
 
     async def load(self, pool: asyncpg.Pool) -> None:
-        rows = await pool.fetch(_TRUSTED_KEYS)
-        keys: dict[str, Ed25519PublicKey] = {}
-        for key_id, jwk_text in rows:
-            try:
-                keys[key_id] = public_key_from_jwk(orjson.loads(jwk_text))
-            except ValueError:
-                log.warning("ignoring an unusable QR key", extra={"key_id": key_id})
-        self.keys = keys
+        self.keys = trusted_keys(await pool.fetch(TRUSTED_KEYS))
         self._loaded_at = time.monotonic()
 
     async def current(
