@@ -22,11 +22,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
 
 ROOT = Path(__file__).resolve().parents[2]
 # Ports away from `make run`'s, so the test also works beside a running suite.
+# LINDUNG_E2E_PORT_BASE moves them, so that two checkouts can run the story side by side.
+_BASE = int(os.environ.get("LINDUNG_E2E_PORT_BASE", "18000"))
 SERVICES = {
-    "venue-registry": ("lindung_venues", 18001, 19101),
-    "checkin": ("lindung_checkin", 18002, 19102),
-    "health-records": ("lindung_health", 18003, 19103),
-    "notifier": ("lindung_notifier", 18004, 19104),
+    "venue-registry": ("lindung_venues", _BASE + 1, _BASE + 1101),
+    "checkin": ("lindung_checkin", _BASE + 2, _BASE + 1102),
+    "health-records": ("lindung_health", _BASE + 3, _BASE + 1103),
+    "notifier": ("lindung_notifier", _BASE + 4, _BASE + 1104),
 }
 
 
