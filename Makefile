@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # uv trusts the operating system's certificate store (where a site's own CA is installed).
 export UV_NATIVE_TLS := 1
 
-.PHONY: run test lint stop stack bootstrap venv bench demo clean format
+.PHONY: run test lint stop stack bootstrap venv bench demo clean format browser
 
 $(BIN)/.installed: $(PYPROJECTS)
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH" >&2; exit 1; }
@@ -30,8 +30,12 @@ venv: $(BIN)/.installed
 run: venv
 	@$(WITH_STACK) deploy/local/run-suite.sh
 
+## browser: Debian's chromium for the browser tests (installed when missing)
+browser:
+	@deploy/local/browser.sh >/dev/null
+
 ## test: the full test suite against a real PostgreSQL and Kafka (started and stopped here)
-test: venv
+test: venv browser
 	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
 		pytest $(PYTEST_ARGS)'
 
