@@ -1,4 +1,4 @@
-"""The lean EdDSA token check gives PyJWT's answers (PyJWT is the reference here)."""
+"""The one token check (PyJWT under the shared verifier): what it accepts and refuses."""
 
 from __future__ import annotations
 
@@ -47,18 +47,11 @@ def token(payload: dict[str, Any], *, key: Ed25519PrivateKey = KEY, **header: An
     return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": "k1", **header})
 
 
-def answer(decode: Any, text: str) -> tuple[str, Any]:
+def answer(text: str) -> tuple[str, Any]:
     try:
-        return "ok", decode(text)
+        return "ok", VERIFIER.decode(text, JWK)
     except Unauthorized as exc:
         return "refused", "expired" if "expired" in exc.detail else "invalid"
-
-
-def both(text: str) -> tuple[tuple[str, Any], tuple[str, Any]]:
-    return (
-        answer(lambda t: VERIFIER.decode_eddsa(t, PUBLIC), text),
-        answer(lambda t: VERIFIER.decode_pyjwt(t, JWK), text),
-    )
 
 
 def b64(data: bytes) -> str:
@@ -105,30 +98,24 @@ CASE_NAMES = sorted(cases())
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
-def test_the_lean_check_answers_like_pyjwt(case: str) -> None:
-    lean, reference = both(cases()[case])
-    assert lean[0] == reference[0], case
-    if lean[0] == "ok":
-        assert lean[1] == reference[1]
-    elif case == "expired":
-        assert lean[1] == reference[1] == "expired"
-
-
-def test_the_cases_cover_acceptance_and_each_refusal() -> None:
-    answers = {case: both(text)[0][0] for case, text in cases().items()}
-    accepted = {c for c, a in answers.items() if a == "ok"}
-    assert accepted == {"valid", "audience in a list", "expired within the leeway"}
+def test_each_case_is_accepted_or_refused_as_it_should(case: str) -> None:
+    outcome = answer(cases()[case])
+    accepted = {"valid", "audience in a list", "expired within the leeway"}
+    assert outcome[0] == ("ok" if case in accepted else "refused"), case
+    if case == "expired":
+        assert outcome[1] == "expired"
+    if outcome[0] == "ok":
+        assert outcome[1]["sub"] == "person-1"
 
 
 @settings(max_examples=300, deadline=None)
 @given(position=st.integers(min_value=0), replacement=st.characters(codec="ascii"))
-def test_no_altered_token_passes_the_lean_check_that_pyjwt_refuses(
-    position: int, replacement: str
-) -> None:
-    valid = token(claims())
+def test_no_altered_token_passes_with_other_claims(position: int, replacement: str) -> None:
+    original = claims()
+    valid = token(original)
     i = position % len(valid)
     altered = valid[:i] + replacement + valid[i + 1 :]
-    lean, reference = both(altered)
-    if lean[0] == "ok":
-        # Strict base64url can only refuse more than PyJWT's lenient decoding, never less.
-        assert reference == lean
+    outcome = answer(altered)
+    if outcome[0] == "ok":
+        # Only an alteration that decodes to the same bytes (unused base64 bits) can pass.
+        assert outcome[1] == original

@@ -17,8 +17,6 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from starlette.routing import Match, Route
-from starlette.types import Scope
 
 from lindung_shared.auth import TokenVerifier
 from lindung_shared.db import create_engine, create_sessionmaker
@@ -135,23 +133,3 @@ def serve(app: FastAPI | str, settings: ServiceSettings, *, workers: int = 1) ->
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-
-
-class PlainRoute(Route):
-    """A Starlette route for a hot path that bypasses FastAPI's dependency injection, mounted
-    in front of its documented FastAPI route (see :func:`mount_plain_route`). It records
-    itself in the scope as FastAPI's routes do, so that metrics label it by its path."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child = super().matches(scope)
-        if match is not Match.NONE:
-            child["route"] = self
-        return match, child
-
-
-def mount_plain_route(
-    app: FastAPI, path: str, endpoint: Callable[[Request], Awaitable[Any]], method: str
-) -> None:
-    """Serve ``method path`` with ``endpoint`` ahead of every router; the FastAPI route of the
-    same path and method stays in OpenAPI (and must answer alike: test both)."""
-    app.router.routes.insert(0, PlainRoute(path, endpoint, methods=[method]))

@@ -8,12 +8,11 @@ under ``keys_dir`` (git-ignored, never committed) and ``lindung token`` mints to
 
 from __future__ import annotations
 
-import binascii
 import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,12 +20,10 @@ from typing import Annotated, Any
 
 import httpx
 import jwt
-import orjson
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from lindung_shared.errors import Forbidden, Unauthorized
 from lindung_shared.settings import ServiceSettings
@@ -209,20 +206,17 @@ class TokenVerifier:
         return known
 
     async def _verify(self, token: str) -> tuple[Principal, float]:
-        alg, kid = self._header(token)
+        _, kid = self._header(token)
         if kid not in self._keys and time.monotonic() - self._fetched_at > 30:
             await self.load()
         key = self._keys.get(kid or "")
         if key is None:
             raise Unauthorized("the bearer token was signed by an unknown key")
-        if alg == "EdDSA" and isinstance(key.key, Ed25519PublicKey):
-            claims = self.decode_eddsa(token, key.key)
-        else:
-            claims = self.decode_pyjwt(token, key)
-        return self._principal(claims)
+        return self._principal(self.decode(token, key))
 
-    def decode_pyjwt(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
-        """PyJWT's general path: any algorithm of the JWKS (and the reference in tests)."""
+    def decode(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
+        """The token's claims, its signature and claims checked by PyJWT: the one token check
+        of every service and route (issuer, audience, expiry with leeway, required claims)."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -238,62 +232,6 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"the bearer token is not valid: {exc}") from exc
         return claims
-
-    def decode_eddsa(self, token: str, key: Ed25519PublicKey) -> dict[str, Any]:
-        """The check-in path's EdDSA tokens without PyJWT's generic machinery (it parsed
-        every token twice and cost a quarter of the check-in API's CPU): the signature
-        checked by ``cryptography`` over the exact signing input, strict base64url, then the
-        same claim rules as :meth:`decode_pyjwt` (tests hold the two to the same answers)."""
-        signing_input, _, signature_segment = token.rpartition(".")
-        payload_segment = signing_input.partition(".")[2]
-        if not payload_segment or "." in payload_segment:
-            raise Unauthorized("the bearer token is not a valid JWT")
-        try:
-            signature = _b64url(signature_segment)
-            key.verify(signature, signing_input.encode("ascii"))
-        except InvalidSignature:
-            raise Unauthorized("the bearer token is not valid: bad signature") from None
-        except (ValueError, UnicodeEncodeError):
-            raise Unauthorized("the bearer token is not a valid JWT") from None
-        try:
-            claims = orjson.loads(_b64url(payload_segment))
-        except (ValueError, orjson.JSONDecodeError):
-            raise Unauthorized("the bearer token is not a valid JWT") from None
-        if not isinstance(claims, dict):
-            raise Unauthorized("the bearer token is not a valid JWT")
-        self._check_claims(claims)
-        return claims
-
-    def _check_claims(self, claims: dict[str, Any]) -> None:
-        def number(name: str) -> float:
-            value = claims[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise Unauthorized(f"the bearer token is not valid: {name} must be a number")
-            return float(value)
-
-        for name in ("exp", "iat", "sub"):
-            if name not in claims:
-                raise Unauthorized(f"the bearer token is not valid: {name} is missing")
-        now = time.time()
-        if number("exp") <= now - self.LEEWAY:
-            raise Unauthorized("the bearer token has expired")
-        if number("iat") > now + self.LEEWAY:
-            raise Unauthorized("the bearer token is not valid: issued in the future")
-        if "nbf" in claims and number("nbf") > now + self.LEEWAY:
-            raise Unauthorized("the bearer token is not valid: not yet valid")
-        if not isinstance(claims["sub"], str):
-            raise Unauthorized("the bearer token is not valid: sub must be a string")
-        if "jti" in claims and not isinstance(claims["jti"], str):
-            raise Unauthorized("the bearer token is not valid: jti must be a string")
-        if claims.get("iss") != self.settings.auth_issuer:
-            raise Unauthorized("the bearer token is not valid: wrong issuer")
-        audience = claims.get("aud")
-        if isinstance(audience, str):
-            audience = [audience]
-        if not isinstance(audience, list) or not all(isinstance(a, str) for a in audience):
-            raise Unauthorized("the bearer token is not valid: wrong audience")
-        if self.settings.auth_audience not in audience:
-            raise Unauthorized("the bearer token is not valid: wrong audience")
 
     def _principal(self, claims: dict[str, Any]) -> tuple[Principal, float]:
         try:
@@ -311,30 +249,29 @@ class TokenVerifier:
         return principal, float(claims["exp"])
 
 
-def _b64url(segment: str) -> bytes:
-    """Strict base64url without padding (as JWS uses it); ValueError when malformed."""
-    if "=" in segment or "+" in segment or "/" in segment:
-        raise ValueError("not base64url without padding")
-    padded = segment.translate(_URLSAFE).encode("ascii") + b"=" * (-len(segment) % 4)
-    try:
-        return binascii.a2b_base64(padded, strict_mode=True)
-    except binascii.Error as exc:
-        raise ValueError(str(exc)) from exc
+class Bearer(HTTPBearer):
+    """The one way a request is authenticated, for every route of every service: the bearer
+    token verified by the app's :class:`TokenVerifier` and, when ``roles`` are given, one of
+    them required. Used as a FastAPI dependency (``Depends(Bearer(...))``), it is a single
+    dependency of the request alone (cheap to solve on the hot path) and documents the bearer
+    scheme in OpenAPI."""
 
+    def __init__(self, *roles: Role) -> None:
+        super().__init__(
+            auto_error=False,
+            scheme_name="HTTPBearer",
+            description="A JWT issued by the Lindung identity issuer",
+        )
+        self.roles = roles
 
-_URLSAFE = str.maketrans("-_", "+/")
-
-_bearer = HTTPBearer(auto_error=False, description="A JWT issued by the Lindung identity issuer")
-
-
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("this endpoint needs a bearer token")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(credentials.credentials)
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() != "bearer" or not credentials:
+            raise Unauthorized("this endpoint needs a bearer token")
+        verifier: TokenVerifier = request.app.state.token_verifier
+        principal = await verifier.verify(credentials)
+        return check_roles(principal, self.roles) if self.roles else principal
 
 
 def check_roles(principal: Principal, roles: tuple[Role, ...]) -> Principal:
@@ -344,26 +281,12 @@ def check_roles(principal: Principal, roles: tuple[Role, ...]) -> Principal:
     return principal
 
 
-def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+def require_roles(*roles: Role) -> Bearer:
     """A dependency that admits a caller holding any of ``roles``."""
-
-    async def dependency(
-        principal: Annotated[Principal, Depends(current_principal)],
-    ) -> Principal:
-        return check_roles(principal, roles)
-
-    return dependency
+    return Bearer(*roles)
 
 
-async def authorize(request: Request, *roles: Role) -> Principal:
-    """What ``require_roles`` does, for a route that bypasses dependency injection (the
-    check-in hot path): the bearer token verified, one of ``roles`` required."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        raise Unauthorized("this endpoint needs a bearer token")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    return check_roles(await verifier.verify(credentials.strip()), roles)
-
+current_principal = Bearer()
 
 AnyPrincipal = Annotated[Principal, Depends(current_principal)]
 CitizenDep = Annotated[Principal, Depends(require_roles(Role.CITIZEN))]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from lindung_shared.app import create_app, mount_plain_route, serve
+from lindung_shared.app import create_app, serve
 
-from lindung_checkin.checkins.endpoints import check_in_fast
 from lindung_checkin.checkins.endpoints import router as checkins_router
 from lindung_checkin.checkins.grouping import ScanGrouper
 from lindung_checkin.checkins.service import Door
@@ -60,8 +59,6 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             {"name": "venues", "description": "Occupancy and statistics for managers."},
         ],
     )
-    # The hot path, matched before the routers (the documented APIRoute stays in OpenAPI).
-    mount_plain_route(app, "/v1/checkins", check_in_fast, "POST")
     return app
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from lindung_shared.auth import CitizenDep, Principal, Role, authorize
+from fastapi import APIRouter, Depends, Request
+from lindung_shared.auth import CitizenDep, Principal
 from lindung_shared.errors import Unauthorized
-from pydantic import ValidationError
-from starlette.responses import Response
 
 from lindung_checkin.checkins.schemas import (
     BatchAnswer,
@@ -70,48 +66,9 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     response_class=JsonResponse,
     responses=_PROBLEMS,
 )
-async def check_in(body: CheckinRequest, principal: CitizenDep, door: DoorDep) -> JsonResponse:
-    return JsonResponse(await door.check_in(person_of(principal), body))
-
-
-async def _json_body(request: Request) -> Any:
-    """The request body as FastAPI reads a JSON body parameter (strict content type): parsed
-    when the content type is ``application/json`` or ``application/*+json``, left as bytes
-    (which then fail validation) otherwise or when absent; an empty body is a missing body."""
-    data = await request.body()
-    if not data:
-        raise RequestValidationError(
-            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
-        )
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    maintype, _, subtype = media.partition("/")
-    if maintype != "application" or not (subtype == "json" or subtype.endswith("+json")):
-        return data
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]
-        ) from None
-    except ValueError:  # not UTF-8/16/32
-        raise HTTPException(400, "There was an error parsing the body") from None
-
-
-async def check_in_fast(request: Request) -> Response:
-    """``POST /v1/checkins`` as a plain Starlette endpoint, mounted in front of the documented
-    route above (which stays for OpenAPI and behaves the same): the busiest door skips
-    FastAPI's dependency solver and router layers, about a sixth of its CPU per scan. The
-    same token and role check, body model, errors (problem+json, 422 by field) and answer."""
-    principal = await authorize(request, Role.CITIZEN)
-    raw = await _json_body(request)
-    try:
-        # from_attributes as FastAPI validates bodies (JSON has no objects with attributes;
-        # it only makes a non-object body's message the same as the documented route's).
-        body = CheckinRequest.model_validate(raw, from_attributes=True)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        ) from None
+async def check_in(body: CheckinRequest, principal: CitizenDep, request: Request) -> JsonResponse:
+    # The door straight from the app state (not a dependency): the busiest route solves only
+    # the body and the shared bearer check.
     door: Door = request.app.state.door
     return JsonResponse(await door.check_in(person_of(principal), body))
 
