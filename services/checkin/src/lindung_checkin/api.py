@@ -9,6 +9,7 @@ from lindung_checkin.checkins.endpoints import router as checkins_router
 from lindung_checkin.checkins.grouping import ScanGrouper
 from lindung_checkin.checkins.service import Door
 from lindung_checkin.database import create_pool
+from lindung_checkin.exposure.endpoints import router as exposure_router
 from lindung_checkin.settings import Settings
 from lindung_checkin.trust.cache import QrKeyCache, RuleVersionCache
 from lindung_checkin.venues.endpoints import router as venues_router
@@ -50,13 +51,14 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             "the door, capacity enforced exactly, the visit recorded before the answer. "
             "Check-out, offline batches, visit history, occupancy and statistics for managers."
         ),
-        routers=[checkins_router, visits_router, venues_router],
+        routers=[checkins_router, visits_router, venues_router, exposure_router],
         on_startup=[_open_door],
         on_shutdown=[_close_door],
         openapi_tags=[
             {"name": "check-in", "description": "The citizen's door."},
             {"name": "visits", "description": "The citizen's own history."},
             {"name": "venues", "description": "Occupancy and statistics for managers."},
+            {"name": "exposure", "description": "The matching parameters, for health officers."},
         ],
     )
     return app

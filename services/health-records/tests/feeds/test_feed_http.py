@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from lindung_health.feeds.service import ingest
 from lindung_health.testing import bundle, immunization, new_nik, observation
+from lindung_health.toolkit import Toolkit
 from sqlalchemy import text
 
 NOW = datetime.now(UTC)
@@ -131,9 +133,10 @@ async def test_positive_confirms_a_case_and_retraction_recomputes(
     assert len(confirmed) == 1
     case = confirmed[0]
     assert case["case_ref"].startswith("C-") and len(case["case_ref"]) == 10
+    # The default rule traces the seed's 14 days before the sample.
     assert datetime.fromisoformat(case["infectious_from"]) == datetime.fromisoformat(
         case["sample_taken_at"]
-    ) - timedelta(days=2)
+    ) - timedelta(days=14)
     # replaying the same result changes nothing
     assert (await _post(client, feed_headers, positive))["duplicate"] == 1
     assert len(await _events(sessionmaker, "case.confirmed", pid)) == 1
@@ -209,3 +212,35 @@ async def test_positive_corrected_to_negative_retracts_the_case(
     confirmed = await _events(sessionmaker, "case.confirmed", pid)
     retracted = await _events(sessionmaker, "case.retracted", pid)
     assert [c["case_id"] for c in confirmed] == [r["case_id"] for r in retracted]
+
+
+async def test_an_infectious_period_rule_traces_from_its_start(
+    client, people, officer_headers, settings, sessionmaker
+) -> None:
+    """The window of the infectious period stays a rule version officers can publish: cases
+    confirmed while it is in force are traced from 2 days before the sample."""
+    # A version in force for one day far ahead, so it decides only what this test feeds in.
+    day = datetime(2098, 3, 1, tzinfo=UTC)
+    published = await client.post(
+        "/v1/rules",
+        headers=officer_headers,
+        json={
+            "id": "2098-03-v1",
+            "valid_from": day.isoformat(),
+            "valid_to": (day + timedelta(days=1)).isoformat(),
+            "parameters": {"contact_window": "infectious_period"},
+        },
+    )
+    assert published.status_code == 201, published.text
+    assert published.json()["parameters"]["infectious_days_before_sample"] == 2
+    person = await people.register()
+    positive = observation(person["nik"], ident=f"ip-{person['nik']}", when=day)
+    tk = Toolkit.from_settings(settings)
+    async with sessionmaker() as session, session.begin():
+        outcomes = await ingest(
+            session, tk, bundle(positive), "laboratory", day + timedelta(hours=6)
+        )
+    assert [o.action for o in outcomes] == ["created"]
+    [case] = await _events(sessionmaker, "case.confirmed", person["person_id"])
+    assert datetime.fromisoformat(case["infectious_from"]) == day - timedelta(days=2)
+    assert datetime.fromisoformat(case["infectious_until"]) == day + timedelta(days=10)

@@ -199,3 +199,16 @@ def test_exposure_inside_quarantine_without_release_test_is_black(
     )
     if in_window and not released:
         assert result.colour == Colour.BLACK and "quarantine" in result.reasons
+
+
+def test_the_traced_window_follows_the_rule_version() -> None:
+    assert RuleParameters().traced_days_before_sample() == 14  # the seed's look-back
+    assert RuleParameters(lookback_days=10).traced_days_before_sample() == 10
+    infectious = RuleParameters(contact_window="infectious_period")
+    assert infectious.traced_days_before_sample() == 2
+    assert (
+        RuleParameters(
+            contact_window="infectious_period", infectious_days_before_sample=3
+        ).traced_days_before_sample()
+        == 3
+    )

@@ -107,9 +107,16 @@ async def test_rules_are_versioned_data_and_a_new_version_recomputes(
     person = await people.register()
     listed = await client.get("/v1/rules", headers=officer_headers)
     assert listed.status_code == 200
-    assert listed.json()[-1]["id"] == "2020-01-v1"
+    # The seeded versions, oldest last: 2020-01-v1 traced the infectious period only, the
+    # default since 2020-01-v2 is the seed's 14-day look-back.
+    seeded = {r["id"]: r["parameters"] for r in listed.json() if r["created_by"] == "migration"}
+    assert seeded["2020-01-v1"]["contact_window"] == "infectious_period"
+    assert seeded["2020-01-v1"]["infectious_days_before_sample"] == 2
+    assert seeded["2020-01-v2"]["contact_window"] == "lookback"
+    assert seeded["2020-01-v2"]["lookback_days"] == 14
     current = (await client.get("/v1/rules/current", headers=officer_headers)).json()
     assert current["parameters"]["quarantine_days"] == 14
+    assert current["parameters"]["contact_window"] == "lookback"
 
     bad = await client.post(
         "/v1/rules",

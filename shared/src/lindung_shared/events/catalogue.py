@@ -239,7 +239,10 @@ class CaseConfirmed(Payload):
     case_ref: str = Field(description="pseudonymous reference, safe to show to contacts")
     person_id: uuid.UUID
     sample_taken_at: AwareDatetime
-    infectious_from: AwareDatetime
+    infectious_from: AwareDatetime = Field(
+        description="start of the traced window: the rule's look-back (14 days by default) or "
+        "infectious period before the sample (docs/rules.md)"
+    )
     infectious_until: AwareDatetime
 
 

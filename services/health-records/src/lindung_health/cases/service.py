@@ -74,7 +74,7 @@ async def sync_cases(
             person_id=person_id,
             record_id=record.id,
             sample_taken_at=sample,
-            infectious_from=sample - timedelta(days=parameters.infectious_days_before_sample),
+            infectious_from=sample - timedelta(days=parameters.traced_days_before_sample()),
             infectious_until=sample + timedelta(days=parameters.infectious_days_after_sample),
             confirmed_at=now,
         )

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 TestType = Literal["pcr", "antigen"]
 TestResult = Literal["positive", "negative"]
+ContactWindow = Literal["lookback", "infectious_period"]
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 _BOTH_TESTS: list[TestType] = ["pcr", "antigen"]
@@ -41,6 +42,11 @@ class RuleParameters(BaseModel):
 
     isolation_days: int = Field(default=10, ge=1, le=60)
     isolation_ends_with_negative_pcr: bool = True
+    #: Where a case's traced window starts: ``lookback`` (the seed's rule: every contact of
+    #: the last ``lookback_days`` before the sample) or ``infectious_period`` (only from
+    #: ``infectious_days_before_sample`` before it). See docs/rules.md.
+    contact_window: ContactWindow = "lookback"
+    lookback_days: int = Field(default=14, ge=1, le=28)
     infectious_days_before_sample: int = Field(default=2, ge=0, le=14)
     infectious_days_after_sample: int = Field(default=10, ge=0, le=60)
     quarantine_days: int = Field(default=14, ge=0, le=60)
@@ -60,6 +66,12 @@ class RuleParameters(BaseModel):
         if self.booster_dose_number <= self.doses_for_full:
             raise ValueError("booster_dose_number must be above doses_for_full")
         return self
+
+    def traced_days_before_sample(self) -> int:
+        """How many days before a case's sample its contacts are traced."""
+        if self.contact_window == "lookback":
+            return self.lookback_days
+        return self.infectious_days_before_sample
 
     def test_validity(self, test_type: TestType) -> timedelta:
         hours = self.pcr_valid_hours if test_type == "pcr" else self.antigen_valid_hours
