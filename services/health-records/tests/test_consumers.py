@@ -15,7 +15,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from lindung_health.consumers import EXPOSURE_TOPICS, FEED_TOPICS
-from lindung_health.testing import immunization, new_nik, observation
+from lindung_health.testing import bundle, immunization, new_nik, observation
 from lindung_health.worker import build
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.events import encode_envelope, make_event
@@ -223,3 +223,55 @@ async def test_exposure_turns_the_contact_black_and_retraction_lifts_it(worker, 
         return (await people.status(person))["colour"] == "red"
 
     assert await _wait_for(lifted)
+
+
+async def test_a_bad_entry_of_a_batch_bundle_is_dead_lettered_alone(worker, sessionmaker) -> None:
+    """Over Kafka, a batch/collection Bundle's good entries are applied and each bad entry is
+    dead-lettered on its own (fhir.entry.rejected, with its reason); a transaction Bundle with
+    a bad entry is dead-lettered whole and applies nothing."""
+    nik, _ = new_nik()
+    when = datetime.now(UTC) - timedelta(days=10)
+    good_id, bad_id = f"kafka-good-{uuid.uuid4()}", f"kafka-bad-{uuid.uuid4()}"
+    good = immunization(nik, ident=good_id, when=when, dose=1)
+    bad = immunization(nik, ident=bad_id, when=when, code="999")
+    tx_good_id = f"kafka-txgood-{uuid.uuid4()}"
+    tx_good = immunization(nik, ident=tx_good_id, when=when, dose=1)
+    async with tail(worker["bootstrap"], "lindung.dead-letter") as dlq:
+        collection = make_event(
+            "fhir.vaccination.submitted",
+            FhirResourceSubmitted(
+                source="vaccination-registry", resource=bundle(good, bad, bundle_type="collection")
+            ),
+        )
+        await _send(worker["producer"], collection)
+        transaction = make_event(
+            "fhir.vaccination.submitted",
+            FhirResourceSubmitted(
+                source="vaccination-registry",
+                resource=bundle(tx_good, bad, bundle_type="transaction"),
+            ),
+        )
+        await _send(worker["producer"], transaction)
+        entry_letter = await _find(dlq, lambda r: str(collection.id).encode() in r.value)
+        group = f"{worker['prefix']}.feeds".encode()
+        whole = await _find(dlq, lambda r: dict(r.headers).get("dlq-consumer-group") == group)
+
+    rejected = orjson.loads(entry_letter.value)
+    assert rejected["type"] == "fhir.entry.rejected"
+    payload = rejected["payload"]
+    assert (payload["entry_index"], payload["reason"]) == (1, "unknown-vaccine-code")
+    assert payload["resource"]["identifier"][0]["value"] == bad_id
+    assert orjson.loads(whole.value)["id"] == str(transaction.id)
+    assert b"nothing applied" in dict(whole.headers)["dlq-error"]
+    async with sessionmaker() as session:
+        keys = set(
+            (
+                await session.execute(
+                    text("SELECT source_key FROM health_records WHERE source_key LIKE '%kafka-%'")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert any(good_id in k for k in keys)
+    assert not any(bad_id in k or tx_good_id in k for k in keys)

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from lindung_shared.events import Envelope
+from lindung_shared import outbox
+from lindung_shared.events import Envelope, make_event
 from lindung_shared.events.catalogue import (
     ExposureDetected,
     ExposureRetracted,
+    FhirEntryRejected,
     FhirResourceSubmitted,
 )
 from lindung_shared.kafka.consumer import Handler, PermanentEventError
@@ -32,20 +34,46 @@ class RejectedRecord(PermanentEventError):
 def feed_handlers(toolkit: Toolkit) -> Mapping[str, Handler]:
     async def handle(session: AsyncSession, envelope: Envelope[Any]) -> None:
         payload: FhirResourceSubmitted = envelope.payload
-        outcomes = await feeds.ingest(
+        result = await feeds.ingest_submission(
             session, toolkit, payload.resource, payload.source, datetime.now(UTC)
         )
-        rejected = [o for o in outcomes if o.result == "rejected"]
-        if rejected:
-            # All or nothing per message: raising rolls the message's savepoint back, so a
-            # Bundle with one bad entry is stored not at all and dead-lettered whole.
+        rejected = result.rejected
+        if not rejected:
+            return
+        if result.failed_transaction or result.bundle_type is None:
+            # A single resource, or a transaction Bundle (all or nothing): raising rolls the
+            # message's savepoint back and the message is dead-lettered whole.
             details = "; ".join(
                 f"entry {o.index} ({o.resource_type or 'unknown'}): {o.reason}: {o.message}"
                 for o in rejected
+                if o.reason != "transaction-failed"
             )
             raise RejectedRecord(
-                f"{len(rejected)} of {len(outcomes)} record(s) rejected: {details}"
+                f"{len(rejected)} of {len(result.outcomes)} record(s) rejected"
+                + (", nothing applied (transaction)" if result.failed_transaction else "")
+                + f": {details}"
             )
+        # Batch, collection, document: the good entries are applied (in this transaction) and
+        # each bad one is dead-lettered alone, through the outbox of the same transaction.
+        entries = feeds.entries_of(payload.resource)
+        await outbox.add_events(
+            session,
+            [
+                make_event(
+                    "fhir.entry.rejected",
+                    FhirEntryRejected(
+                        source=payload.source,
+                        source_event_id=envelope.id,
+                        entry_index=o.index,
+                        resource_type=o.resource_type,
+                        reason=o.reason or "rejected",
+                        message=o.message or "",
+                        resource=entries[o.index] if o.index < len(entries) else None,
+                    ),
+                )
+                for o in rejected
+            ],
+        )
 
     return {"fhir.vaccination.submitted": handle, "fhir.lab_result.submitted": handle}
 

@@ -77,7 +77,7 @@ async def test_bad_input_has_precise_rejections(client, feed_headers) -> None:
         (malformed, "invalid-fhir"),
         (observation(nik, ident="x-prelim", when=ago(1), status="preliminary"), "not-final"),
         (observation(nik, ident="x-result", when=ago(1), result="123"), "no-result"),
-        ({"resourceType": "Patient", "id": "p"}, "unsupported-resource"),
+        ({"resourceType": "Claim", "id": "p"}, "unsupported-resource"),
         (immunization(nik, ident="x-partial", when="2021-07"), "missing-date"),
     ]
     answer = await _post(client, feed_headers, *[c[0] for c in cases])

@@ -260,6 +260,21 @@ class FhirResourceSubmitted(Payload):
     resource: dict[str, Any]
 
 
+class FhirEntryRejected(Payload):
+    """One entry of a feed message that could not be applied, dead-lettered on its own while
+    the message's other entries were applied (batch, collection and document Bundles)."""
+
+    source: Literal["vaccination-registry", "laboratory"]
+    source_event_id: uuid.UUID = Field(description="the fhir.*.submitted event it came in")
+    entry_index: int = Field(ge=0, description="its position in the Bundle's entries")
+    resource_type: str | None = None
+    reason: str = Field(description="machine code, e.g. unknown-vaccine-code, no-nik")
+    message: str
+    resource: dict[str, Any] | None = Field(
+        default=None, description="the entry's resource as received (None if not an object)"
+    )
+
+
 # --- checkin -------------------------------------------------------------------------------
 
 
@@ -475,6 +490,15 @@ _SPECS = (
         "source",
         "laboratory",
         "A FHIR Observation (or Bundle) from the laboratory system.",
+    ),
+    EventSpec(
+        "fhir.entry.rejected",
+        1,
+        "lindung.dead-letter",
+        FhirEntryRejected,
+        "source_event_id",
+        "health-records",
+        "One entry of a feed message rejected alone (the others were applied), with its reason.",
     ),
     EventSpec(
         "exposure.detected",

@@ -1,15 +1,8 @@
 """The coded values the feeds accept. Anything else is rejected with the code it carried.
 
-Vaccines (COVID-19), in ``Immunization.vaccineCode``:
-
-- CVX (``http://hl7.org/fhir/sid/cvx``): 207 Moderna, 208 Pfizer-BioNTech, 210 AstraZeneca,
-  211 Novavax, 212 Janssen, 213 SARS-CoV-2 unspecified, 217/218/219 Pfizer-BioNTech
-  formulations, 221 Moderna 50 mcg, 229 Moderna bivalent, 230 Pfizer bivalent,
-  300/301/302 Pfizer/Moderna 2023-24, 500 non-US unspecified, 502 Covaxin, 505 Sputnik V,
-  506 CanSino, 510 Sinopharm BIBP, 511 Sinovac CoronaVac.
-- SNOMED CT (``http://snomed.info/sct``): 1119349007 SARS-CoV-2 mRNA vaccine,
-  1119305005 SARS-CoV-2 antigen vaccine, 29061000087103 SARS-CoV-2 non-replicating viral
-  vector vaccine, 28531000087107 COVID-19 vaccine (unspecified).
+Vaccines (COVID-19), in ``Immunization.vaccineCode``: the code map kept as data in
+``codemaps/vaccines.csv`` (system, code, display): CVX, SNOMED CT and ICD-11 (the WHO DDCC
+codes such as XM0GQ8 "COVID-19 vaccine, RNA based"). A row added there is a code accepted.
 
 Laboratory tests, in ``Observation.code`` (LOINC, ``http://loinc.org``):
 
@@ -25,6 +18,8 @@ Results: ``valueCodeableConcept`` in SNOMED CT (10828004 positive, 260373001 det
 
 from __future__ import annotations
 
+import csv
+from importlib import resources
 from typing import Literal
 
 CVX = "http://hl7.org/fhir/sid/cvx"
@@ -33,34 +28,19 @@ LOINC = "http://loinc.org"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 NIK_SYSTEM = "https://fhir.kemkes.go.id/id/nik"
 
-VACCINE_CODES: dict[str, frozenset[str]] = {
-    CVX: frozenset(
-        [
-            "207",
-            "208",
-            "210",
-            "211",
-            "212",
-            "213",
-            "217",
-            "218",
-            "219",
-            "221",
-            "229",
-            "230",
-            "300",
-            "301",
-            "302",
-            "500",
-            "502",
-            "505",
-            "506",
-            "510",
-            "511",
-        ]
-    ),
-    SNOMED: frozenset({"1119349007", "1119305005", "29061000087103", "28531000087107"}),
-}
+ICD11 = "http://id.who.int/icd11/mms"
+
+
+def load_vaccine_codes() -> dict[str, dict[str, str]]:
+    """The vaccine code map: system -> code -> display."""
+    found: dict[str, dict[str, str]] = {}
+    source = resources.files("lindung_health") / "feeds" / "codemaps" / "vaccines.csv"
+    for row in csv.DictReader(source.read_text(encoding="utf-8").splitlines()):
+        found.setdefault(row["system"].strip(), {})[row["code"].strip()] = row["display"]
+    return found
+
+
+VACCINE_CODES: dict[str, dict[str, str]] = load_vaccine_codes()
 
 TEST_CODES: dict[str, Literal["pcr", "antigen"]] = {
     "94500-6": "pcr",

@@ -13,8 +13,10 @@ from typing import Any, Literal
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
@@ -74,28 +76,123 @@ def _short(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+#: Resources a feed may carry alongside its records (a document's Composition, the Patient its
+#: records point at, who performed or ordered them...): accepted and not stored.
+IGNORED_TYPES = frozenset(
+    {
+        "Patient",
+        "Composition",
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+        "Location",
+        "Encounter",
+        "Specimen",
+        "Device",
+        "Provenance",
+        "Medication",
+        "DocumentReference",
+        "Endpoint",
+        "RelatedPerson",
+        "HealthcareService",
+        "ImmunizationRecommendation",
+        "ServiceRequest",
+    }
+)
+#: Bundle types applied all or nothing; every other type answers entry by entry.
+ATOMIC_BUNDLE_TYPES = frozenset({"transaction"})
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """An entry accepted and not stored (see :data:`IGNORED_TYPES`)."""
+
+    resource_type: str
+    message: str
+
+
+@dataclass
+class Submission:
+    """What a feed sent: its entries (a resource, or why the entry is unreadable), the Bundle
+    type, and the entries' addresses for resolving references inside the Bundle."""
+
+    entries: list[dict[str, Any] | Rejected]
+    bundle_type: str | None = None
+    by_reference: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Observation entry index -> the DiagnosticReport whose ``result`` lists it.
+    reports_of: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: DiagnosticReport entry index -> the entry indexes of its result Observations.
+    results_of: dict[int, list[int]] = field(default_factory=dict)
+
+    @property
+    def atomic(self) -> bool:
+        return self.bundle_type in ATOMIC_BUNDLE_TYPES
+
+    def resolve(self, reference: Reference | None) -> dict[str, Any] | None:
+        if reference is None or not reference.reference:
+            return None
+        return self.by_reference.get(str(reference.reference))
+
+
 def split_entries(resource: Any) -> list[dict[str, Any] | Rejected]:
     """The records in a submission: the entries of a Bundle, or the single resource."""
+    return split(resource).entries
+
+
+def split(resource: Any) -> Submission:
+    """Read a submission: one resource or a Bundle, with its references indexed."""
     if not isinstance(resource, dict):
-        return [Rejected("invalid-fhir", "a FHIR resource must be a JSON object")]
+        return Submission([Rejected("invalid-fhir", "a FHIR resource must be a JSON object")])
     if resource.get("resourceType") != "Bundle":
-        return [resource]
+        return Submission([resource])
     entries = resource.get("entry") or []
     if not isinstance(entries, list):
-        return [Rejected("invalid-fhir", "Bundle.entry must be a list")]
+        return Submission([Rejected("invalid-fhir", "Bundle.entry must be a list")])
     shell = {**resource, "entry": [_without_resource(e) for e in entries]}
     try:
         Bundle.model_validate(shell)
     except ValidationError as exc:
-        return [Rejected("invalid-fhir", f"invalid FHIR Bundle: {_short(exc)}")]
-    out: list[dict[str, Any] | Rejected] = []
+        return Submission([Rejected("invalid-fhir", f"invalid FHIR Bundle: {_short(exc)}")])
+    submission = Submission([], bundle_type=str(resource.get("type")))
     for index, entry in enumerate(entries):
         inner = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(inner, dict):
-            out.append(Rejected("invalid-fhir", f"Bundle.entry[{index}] has no resource"))
-        else:
-            out.append(inner)
-    return out
+            submission.entries.append(
+                Rejected("invalid-fhir", f"Bundle.entry[{index}] has no resource")
+            )
+            continue
+        submission.entries.append(inner)
+        full_url = entry.get("fullUrl")
+        if isinstance(full_url, str) and full_url:
+            submission.by_reference[full_url] = inner
+        rtype, rid = inner.get("resourceType"), inner.get("id")
+        if isinstance(rtype, str) and isinstance(rid, str) and rid:
+            submission.by_reference.setdefault(f"{rtype}/{rid}", inner)
+            if isinstance(full_url, str) and full_url.endswith(f"/{rtype}/{rid}"):
+                submission.by_reference.setdefault(f"{rtype}/{rid}", inner)
+    _link_reports(submission)
+    return submission
+
+
+def _link_reports(submission: Submission) -> None:
+    index_of = {id(r): i for i, r in enumerate(submission.entries) if isinstance(r, dict)}
+    for index, item in enumerate(submission.entries):
+        if not isinstance(item, dict) or item.get("resourceType") != "DiagnosticReport":
+            continue
+        results = item.get("result")
+        for ref in results if isinstance(results, list) else []:
+            target = (
+                submission.by_reference.get(ref.get("reference", ""))
+                if isinstance(ref, dict) and isinstance(ref.get("reference"), str)
+                else None
+            )
+            if target is None or target.get("resourceType") != "Observation":
+                continue
+            at = index_of[id(target)]
+            if at in submission.reports_of:
+                continue
+            submission.reports_of[at] = item
+            submission.results_of.setdefault(index, []).append(at)
 
 
 def _without_resource(entry: Any) -> Any:
@@ -104,25 +201,62 @@ def _without_resource(entry: Any) -> Any:
     return entry
 
 
-def parse_record(resource: dict[str, Any], regions: RegionCodes, now: datetime) -> ParsedRecord:
-    """Validate one Immunization or Observation and extract it; raises :class:`Rejected`."""
+def parse_record(
+    resource: dict[str, Any],
+    regions: RegionCodes,
+    now: datetime,
+    submission: Submission | None = None,
+    index: int = 0,
+) -> ParsedRecord | Ignored:
+    """Validate one entry and extract its record; raises :class:`Rejected`. Entries of the
+    types in :data:`IGNORED_TYPES`, and DiagnosticReports whose result Observations are in
+    the Bundle (those are the records), come back :class:`Ignored`."""
+    submission = submission or Submission([resource])
     resource_type = resource.get("resourceType")
     try:
         if resource_type == "Immunization":
-            return _immunization(resource, regions, now)
+            return _immunization(resource, regions, now, submission)
         if resource_type == "Observation":
-            return _observation(resource, regions, now)
+            report = submission.reports_of.get(index)
+            if report is not None:
+                resource = _with_report_defaults(resource, report)
+            return _observation(resource, regions, now, submission)
+        if resource_type == "DiagnosticReport":
+            results = submission.results_of.get(index)
+            if results:
+                return Ignored(
+                    "DiagnosticReport",
+                    f"its result Observation(s) (entries {', '.join(map(str, results))}) are the "
+                    "records",
+                )
+            return _report(resource, regions, now, submission)
+        if resource_type == "Patient":
+            _validate(Patient, resource)
+            return Ignored("Patient", "a Patient is read for the NIK of the records that cite it")
+        if isinstance(resource_type, str) and resource_type in IGNORED_TYPES:
+            return Ignored(resource_type, f"{resource_type} is accepted and not stored")
     except Rejected as rejected:
         rejected.resource_type = str(resource_type)
         raise
     raise Rejected(
         "unsupported-resource",
-        f"resourceType {str(resource_type)[:40]!r} is not accepted "
-        "(Immunization, Observation or a Bundle of them)",
+        f"resourceType {str(resource_type)[:40]!r} is not accepted (Immunization, Observation, "
+        "DiagnosticReport, or a Bundle of them with the Patient and other resources they cite)",
     )
 
 
-def _validate(model: type[Immunization] | type[Observation], resource: dict[str, Any]) -> Any:
+def _with_report_defaults(resource: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """A result Observation takes its subject and sample time from its report if it has none."""
+    merged = dict(resource)
+    if "subject" not in merged and "subject" in report:
+        merged["subject"] = report["subject"]
+    effective = [k for k in report if k.startswith("effective")]
+    if not any(k.startswith("effective") for k in merged) and effective:
+        merged[effective[0]] = report[effective[0]]
+    return merged
+
+
+def _validate(model: Any, resource: dict[str, Any]) -> Any:
     try:
         return model.model_validate(resource)
     except ValidationError as exc:
@@ -143,13 +277,44 @@ def _source_key(resource_type: str, model: Any) -> str:
     )
 
 
-def _nik(reference: Reference | None, where: str, regions: RegionCodes, now: datetime) -> str:
+def _nik(
+    reference: Reference | None,
+    where: str,
+    regions: RegionCodes,
+    now: datetime,
+    submission: Submission,
+) -> str:
+    """The NIK of a record's patient: the reference's own identifier, else the identifier of
+    the Patient it points at inside the Bundle (``urn:uuid:...`` or ``Patient/id``)."""
     identifier = reference.identifier if reference is not None else None
-    if identifier is None or identifier.system != NIK_SYSTEM or not identifier.value:
+    value: str | None = None
+    if identifier is not None and identifier.system == NIK_SYSTEM and identifier.value:
+        value = str(identifier.value)
+    else:
+        patient = submission.resolve(reference)
+        if patient is not None and patient.get("resourceType") == "Patient":
+            for ident in patient.get("identifier") or []:
+                if (
+                    isinstance(ident, dict)
+                    and ident.get("system") == NIK_SYSTEM
+                    and isinstance(ident.get("value"), str)
+                    and ident["value"]
+                ):
+                    value = ident["value"]
+                    break
+            if value is None:
+                raise Rejected(
+                    "no-nik",
+                    f"{where} points at a Patient in the Bundle without a NIK "
+                    f"(identifier.system {NIK_SYSTEM})",
+                )
+    if value is None:
         raise Rejected(
-            "no-nik", f"{where} must be identified by a NIK (identifier.system {NIK_SYSTEM})"
+            "no-nik",
+            f"{where} must be identified by a NIK (identifier.system {NIK_SYSTEM}), directly "
+            "or through a Patient entry of the Bundle it references",
         )
-    nik = str(identifier.value).strip()
+    nik = value.strip()
     try:
         parse_nik(nik, regions, today=now.astimezone(JAKARTA).date())
     except InvalidNik as exc:
@@ -182,13 +347,16 @@ def _version(model: Any) -> tuple[str | None, datetime | None]:
     )
 
 
-def _immunization(resource: dict[str, Any], regions: RegionCodes, now: datetime) -> ParsedRecord:
+def _immunization(
+    resource: dict[str, Any], regions: RegionCodes, now: datetime, submission: Submission
+) -> ParsedRecord:
     model: Immunization = _validate(Immunization, resource)
     key = _source_key("Immunization", model)
-    nik = _nik(model.patient, "Immunization.patient", regions, now)
+    nik = _nik(model.patient, "Immunization.patient", regions, now, submission)
     version_id, last_updated = _version(model)
     retracted = model.status == "entered-in-error"
-    system, code = _vaccine(model.vaccineCode, strict=not retracted)
+    # Strict for retractions too: entered-in-error counts only for a record Lindung keeps.
+    system, code = _vaccine(model.vaccineCode)
     occurred: datetime | None = None
     if model.occurrenceDateTime is not None or not retracted:
         occurred = _moment(model.occurrenceDateTime, "Immunization.occurrenceDateTime")
@@ -216,28 +384,28 @@ def _immunization(resource: dict[str, Any], regions: RegionCodes, now: datetime)
     )
 
 
-def _vaccine(concept: CodeableConcept | None, *, strict: bool) -> tuple[str | None, str | None]:
+def _vaccine(concept: CodeableConcept | None) -> tuple[str, str]:
     seen = []
     for coding in (concept.coding if concept else None) or []:
         if coding.system in VACCINE_CODES and coding.code in VACCINE_CODES[coding.system]:
-            return coding.system, coding.code
+            return str(coding.system), str(coding.code)
         seen.append(f"{coding.system}|{coding.code}")
-    if strict:
-        raise Rejected(
-            "unknown-vaccine-code",
-            "Immunization.vaccineCode has no accepted COVID-19 vaccine code (CVX or SNOMED CT)"
-            + (f"; got {', '.join(seen)[:200]}" if seen else ""),
-        )
-    return None, None
+    raise Rejected(
+        "unknown-vaccine-code",
+        "Immunization.vaccineCode has no accepted COVID-19 vaccine code (CVX, SNOMED CT or "
+        "ICD-11)" + (f"; got {', '.join(seen)[:200]}" if seen else ""),
+    )
 
 
 _FINAL_OBSERVATION = {"final", "amended", "corrected"}
 
 
-def _observation(resource: dict[str, Any], regions: RegionCodes, now: datetime) -> ParsedRecord:
+def _observation(
+    resource: dict[str, Any], regions: RegionCodes, now: datetime, submission: Submission
+) -> ParsedRecord:
     model: Observation = _validate(Observation, resource)
     key = _source_key("Observation", model)
-    nik = _nik(model.subject, "Observation.subject", regions, now)
+    nik = _nik(model.subject, "Observation.subject", regions, now, submission)
     version_id, last_updated = _version(model)
     status = str(model.status)
     retracted = status == "entered-in-error"
@@ -247,7 +415,8 @@ def _observation(resource: dict[str, Any], regions: RegionCodes, now: datetime) 
             f"Observation.status {status!r} is not a final result (final, amended, corrected, "
             "or entered-in-error to retract)",
         )
-    loinc, test_type = _test_code(model.code, strict=not retracted)
+    # Strict for retractions too: a body temperature entered in error retracts no test.
+    loinc, test_type = _test_code(model.code, "Observation.code")
     result = _result(model, strict=not retracted)
     raw_effective = (
         model.effectiveDateTime
@@ -277,26 +446,26 @@ def _observation(resource: dict[str, Any], regions: RegionCodes, now: datetime) 
 
 
 def _test_code(
-    concept: CodeableConcept | None, *, strict: bool
-) -> tuple[str | None, Literal["pcr", "antigen"] | None]:
+    concept: CodeableConcept | None, where: str
+) -> tuple[str, Literal["pcr", "antigen"]]:
     seen = []
     for coding in (concept.coding if concept else None) or []:
         if coding.system == LOINC and coding.code in TEST_CODES:
             return str(coding.code), TEST_CODES[str(coding.code)]
         seen.append(f"{coding.system}|{coding.code}")
-    if strict:
-        raise Rejected(
-            "unknown-loinc-code",
-            "Observation.code has no accepted SARS-CoV-2 LOINC code "
-            f"({', '.join(sorted(TEST_CODES))})"
-            + (f"; got {', '.join(seen)[:200]}" if seen else ""),
-        )
-    return None, None
+    raise Rejected(
+        "unknown-loinc-code",
+        f"{where} has no accepted SARS-CoV-2 LOINC code ({', '.join(sorted(TEST_CODES))})"
+        + (f"; got {', '.join(seen)[:200]}" if seen else ""),
+    )
 
 
-def _result(model: Observation, *, strict: bool) -> Literal["positive", "negative"] | None:
-    concepts = [model.valueCodeableConcept] if model.valueCodeableConcept else []
-    concepts += list(model.interpretation or [])
+def _result(model: Any, *, strict: bool) -> Literal["positive", "negative"] | None:
+    if isinstance(model, DiagnosticReport):
+        concepts = list(model.conclusionCode or [])
+    else:
+        concepts = [model.valueCodeableConcept] if model.valueCodeableConcept else []
+        concepts += list(model.interpretation or [])
     for concept in concepts:
         for coding in concept.coding or []:
             found = RESULT_CODES.get((str(coding.system), str(coding.code)))
@@ -309,3 +478,53 @@ def _result(model: Observation, *, strict: bool) -> Literal["positive", "negativ
             "or interpretation POS/NEG)",
         )
     return None
+
+
+def _report(
+    resource: dict[str, Any], regions: RegionCodes, now: datetime, submission: Submission
+) -> ParsedRecord:
+    """A DiagnosticReport without result Observations in the Bundle: the report is the test
+    record (its code, subject, effective time and ``conclusionCode``)."""
+    model: DiagnosticReport = _validate(DiagnosticReport, resource)
+    key = _source_key("DiagnosticReport", model)
+    nik = _nik(model.subject, "DiagnosticReport.subject", regions, now, submission)
+    version_id, last_updated = _version(model)
+    status = str(model.status)
+    retracted = status == "entered-in-error"
+    if not retracted and status not in _FINAL_OBSERVATION:
+        raise Rejected(
+            "not-final",
+            f"DiagnosticReport.status {status!r} is not a final result (final, amended, "
+            "corrected, or entered-in-error to retract)",
+        )
+    loinc, test_type = _test_code(model.code, "DiagnosticReport.code")
+    result = _result(model, strict=False)
+    if result is None and not retracted:
+        raise Rejected(
+            "no-result",
+            "DiagnosticReport has no positive/negative conclusionCode (SNOMED CT) and no result "
+            "Observation in the Bundle",
+        )
+    raw_effective = model.effectiveDateTime or (
+        model.effectivePeriod.start if model.effectivePeriod else None
+    )
+    sampled: datetime | None = None
+    if raw_effective is not None or not retracted:
+        sampled = _moment(raw_effective, "DiagnosticReport.effectiveDateTime (sample time)")
+        if not retracted:
+            _not_future(sampled, "DiagnosticReport.effectiveDateTime (sample time)", now)
+    return ParsedRecord(
+        source_key=key,
+        resource_type="DiagnosticReport",
+        kind="test",
+        nik=nik,
+        fhir_status=status,
+        retracted=retracted,
+        version_id=version_id,
+        last_updated=last_updated,
+        occurred_at=sampled,
+        resource=resource,
+        test_type=test_type,
+        loinc_code=loinc,
+        result=result,
+    )

@@ -77,7 +77,7 @@ class EntryResponse(BaseModel):
 
 
 class Verdict(BaseModel):
-    result: Literal["accepted", "duplicate", "rejected"]
+    result: Literal["accepted", "duplicate", "rejected", "ignored"]
     action: Literal["created", "replaced", "retracted"] | None = None
     reason: str | None = Field(default=None, description="machine code of a rejection")
     message: str | None = None
@@ -136,20 +136,47 @@ class FeedResponse(BaseModel):
     )
 
     resourceType: Literal["Bundle"] = "Bundle"  # noqa: N815
-    type: Literal["batch-response"] = "batch-response"
+    type: Literal["batch-response", "transaction-response"] = "batch-response"
     entry: list[ResponseEntry]
     accepted: int
     duplicate: int
     rejected: int
+    ignored: int = Field(
+        default=0, description="entries accepted and not stored (Patient, Composition, ...)"
+    )
 
 
-def to_response(outcomes: list[EntryOutcome]) -> FeedResponse:
+def to_response(outcomes: list[EntryOutcome], bundle_type: str | None = None) -> FeedResponse:
+    return FeedResponse(
+        type="transaction-response" if bundle_type == "transaction" else "batch-response",
+        entry=response_entries(outcomes),
+        accepted=sum(1 for o in outcomes if o.result == "accepted"),
+        duplicate=sum(1 for o in outcomes if o.result == "duplicate"),
+        rejected=sum(1 for o in outcomes if o.result == "rejected"),
+        ignored=sum(1 for o in outcomes if o.result == "ignored"),
+    )
+
+
+def response_entries(outcomes: list[EntryOutcome]) -> list[ResponseEntry]:
     entries = []
     for o in outcomes:
         location = f"{o.resource_type}/{o.record_id}" if o.record_id and o.resource_type else None
         if o.result == "accepted":
             status = "201 Created" if o.action == "created" else "200 OK"
             response = EntryResponse(status=status, location=location)
+        elif o.result == "ignored":
+            response = EntryResponse(
+                status="200 OK",
+                outcome=OperationOutcome(
+                    issue=[
+                        Issue(
+                            severity="information",
+                            code="informational",
+                            diagnostics=o.message or "",
+                        )
+                    ]
+                ),
+            )
         elif o.result == "duplicate":
             response = EntryResponse(
                 status="200 OK",
@@ -180,9 +207,4 @@ def to_response(outcomes: list[EntryOutcome]) -> FeedResponse:
                 ),
             )
         )
-    return FeedResponse(
-        entry=entries,
-        accepted=sum(1 for o in outcomes if o.result == "accepted"),
-        duplicate=sum(1 for o in outcomes if o.result == "duplicate"),
-        rejected=sum(1 for o in outcomes if o.result == "rejected"),
-    )
+    return entries

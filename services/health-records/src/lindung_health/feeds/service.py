@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_health.feeds import repository
-from lindung_health.feeds.fhir import ParsedRecord, Rejected, parse_record, split_entries
+from lindung_health.feeds.fhir import Ignored, ParsedRecord, Rejected, parse_record, split
 from lindung_health.models import HealthRecord
 from lindung_health.people import repository as people
 from lindung_health.screening.service import recompute, rule_context
@@ -27,7 +27,7 @@ from lindung_health.toolkit import Toolkit
 
 log = logging.getLogger(__name__)
 
-Result = Literal["accepted", "duplicate", "rejected"]
+Result = Literal["accepted", "duplicate", "rejected", "ignored"]
 Action = Literal["created", "replaced", "retracted"]
 
 
@@ -43,42 +43,94 @@ class EntryOutcome:
     message: str | None = None
 
 
+def entries_of(resource: Any) -> list[dict[str, Any] | None]:
+    """The entries' resources as received (None where an entry holds no object)."""
+    return [e if isinstance(e, dict) else None for e in split(resource).entries]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcomes: list[EntryOutcome]
+    #: A transaction Bundle with a rejected entry: nothing was applied.
+    failed_transaction: bool = False
+    bundle_type: str | None = None
+
+    @property
+    def rejected(self) -> list[EntryOutcome]:
+        return [o for o in self.outcomes if o.result == "rejected"]
+
+
 async def ingest(
     session: AsyncSession, tk: Toolkit, resource: Any, source: str, now: datetime
 ) -> list[EntryOutcome]:
-    """Validate and store every record of ``resource``; returns one outcome per record.
-    Rejected records write nothing."""
-    outcomes: list[EntryOutcome] = []
-    affected: set[uuid.UUID] = set()
-    for index, item in enumerate(split_entries(resource)):
+    """Validate and store every record of ``resource``; returns one outcome per entry.
+    Rejected records write nothing (in a transaction Bundle, one rejected entry means nothing
+    is written: see :func:`ingest_submission`)."""
+    return (await ingest_submission(session, tk, resource, source, now)).outcomes
+
+
+async def ingest_submission(
+    session: AsyncSession, tk: Toolkit, resource: Any, source: str, now: datetime
+) -> IngestResult:
+    """Every entry validated first, then the good ones stored: in batch, collection and
+    document Bundles each bad entry rejects only itself; a transaction Bundle with a bad entry
+    stores nothing. Patient, Composition, Organization... entries are ``ignored`` (a Patient
+    lends its NIK to the records that reference it)."""
+    submission = split(resource)
+    outcomes: dict[int, EntryOutcome] = {}
+    records: list[tuple[int, ParsedRecord]] = []
+    for index, item in enumerate(submission.entries):
         try:
             if isinstance(item, Rejected):
                 raise item
-            parsed = parse_record(item, tk.regions, now)
+            parsed = parse_record(item, tk.regions, now, submission, index)
         except Rejected as rejected:
-            outcomes.append(
-                EntryOutcome(
-                    index,
-                    "rejected",
-                    resource_type=rejected.resource_type,
-                    reason=rejected.reason,
-                    message=rejected.message,
-                )
+            outcomes[index] = EntryOutcome(
+                index,
+                "rejected",
+                resource_type=rejected.resource_type,
+                reason=rejected.reason,
+                message=rejected.message,
+            )
+            continue
+        if isinstance(parsed, Ignored):
+            outcomes[index] = EntryOutcome(
+                index, "ignored", resource_type=parsed.resource_type, message=parsed.message
+            )
+            continue
+        records.append((index, parsed))
+    failed = (
+        submission.atomic
+        and bool(outcomes)
+        and any(o.result == "rejected" for o in outcomes.values())
+    )
+    affected: set[uuid.UUID] = set()
+    for index, parsed in records:
+        if failed:
+            outcomes[index] = EntryOutcome(
+                index,
+                "rejected",
+                resource_type=parsed.resource_type,
+                source_key=parsed.source_key,
+                reason="transaction-failed",
+                message="not applied: another entry of this transaction Bundle was rejected",
             )
             continue
         outcome, persons = await _store(session, tk, index, parsed, source, now)
-        outcomes.append(outcome)
+        outcomes[index] = outcome
         affected |= persons
     context = await rule_context(session, now) if affected else None
     for person_id in sorted(affected):
         person = await people.get(session, person_id)
         if person is not None:
             await recompute(session, person, now, context=context)
+    ordered = [outcomes[i] for i in sorted(outcomes)]
     counts = {
-        r: sum(1 for o in outcomes if o.result == r) for r in ("accepted", "duplicate", "rejected")
+        r: sum(1 for o in ordered if o.result == r)
+        for r in ("accepted", "duplicate", "rejected", "ignored")
     }
     log.info("feed submission handled", extra={"source": source, **counts})
-    return outcomes
+    return IngestResult(ordered, failed_transaction=failed, bundle_type=submission.bundle_type)
 
 
 def _values(
