@@ -1,0 +1,289 @@
+"""The citizen app in a real browser (Debian's chromium, headless, driven by Playwright)
+against the whole suite: the fake camera shows a real poster, the app decodes it and checks
+in; offline scans are uploaded when the network returns; a close-contact alert arrives in the
+open inbox; the certificate screen's QR verifies."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from .conftest import (
+    Person,
+    Suite,
+    Venue,
+    call,
+    new_person,
+    new_venue,
+    pcr,
+    poster_png,
+    until,
+    y4m_from_png,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+CHROMIUM = os.environ.get("LINDUNG_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def mall(suite: Suite) -> Venue:
+    return new_venue(suite, f"Mal Kamera {uuid.uuid4().hex[:6]}", capacity=300)
+
+
+@pytest.fixture(scope="module")
+def probe(suite: Suite) -> Venue:
+    return new_venue(suite, f"Pintu Uji {uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture(scope="module")
+def poster_video(suite: Suite, mall: Venue, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("camera") / "poster.y4m"
+    path.write_bytes(y4m_from_png(poster_png(suite, mall)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(poster_video: Path) -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={poster_video}",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def citizen(suite: Suite, probe: Venue, name: str, index: int) -> Person:
+    """A registered, vaccinated person whose green colour has reached the check-in door (a
+    probe check-in and check-out at another venue, so the camera scan is screened green)."""
+    person = new_person(suite, name, index)
+
+    def admitted() -> dict[str, str] | None:
+        answer = call(
+            "POST",
+            f"{suite.checkin}/v1/checkins",
+            headers=person.headers,
+            json={"qr": probe.payload},
+        )
+        return answer if answer["outcome"] == "admitted" else None
+
+    visit = until(f"{name} to be admitted at the probe door", admitted)
+    call(
+        "POST", f"{suite.checkin}/v1/checkins/{visit['visit_id']}/checkout", headers=person.headers
+    )
+    return person
+
+
+def signed_in(browser: Browser, suite: Suite, person: Person) -> BrowserContext:
+    """A browser whose session cookie holds the person's token, as the SMS sign-in sets it."""
+    context = browser.new_context(
+        base_url=suite.app, permissions=["camera"], viewport={"width": 412, "height": 860}
+    )
+    context.add_cookies(
+        [
+            {
+                "name": "lindung_session",
+                "value": person.token,
+                "domain": "127.0.0.1",
+                "path": "/api",
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
+        ]
+    )
+    context.set_default_timeout(30_000)
+    return context
+
+
+def open_app(context: BrowserContext, route: str) -> Page:
+    page = context.new_page()
+    page.goto(f"/#{route}")
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+    return page
+
+
+def test_the_app_is_an_installable_pwa(browser: Browser, suite: Suite) -> None:
+    context = browser.new_context(base_url=suite.app)
+    page = context.new_page()
+    page.goto("/")
+    expect(page.locator("h1")).to_have_text("Masuk")  # signed out, in Bahasa Indonesia
+    manifest = page.evaluate("fetch('/manifest.webmanifest').then(r => r.json())")
+    assert manifest["display"] == "standalone"
+    assert {"192x192", "512x512"} <= {i["sizes"] for i in manifest["icons"]}
+    # The service worker installs, controls the page after a reload, and the page then opens
+    # with no network at all from its cache.
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    assert page.evaluate("navigator.serviceWorker.controller !== null")
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("#net")).to_have_text("Luring")
+    context.set_offline(False)
+    context.close()
+
+
+def test_camera_scan_of_a_poster_checks_in(
+    browser: Browser, suite: Suite, mall: Venue, probe: Venue
+) -> None:
+    ayu = citizen(suite, probe, "Ayu", 1)
+    context = signed_in(browser, suite, ayu)
+    page = open_app(context, "/home")
+    expect(page.locator(".status")).to_have_attribute("data-colour", "green")
+    page.get_by_role("link", name="Pindai").first.click()
+    # The fake camera shows the venue's PNG poster; jsQR finds the code and the door answers.
+    overlay = page.locator("#overlay")
+    expect(overlay).to_have_attribute("data-outcome", "admitted", timeout=45_000)
+    expect(overlay).to_have_class("overlay colour-green outcome-admitted")
+    expect(overlay.locator(".venue")).to_have_text(mall.name)
+    expect(overlay.locator(".occupancy")).to_contain_text("/ 300")
+    visits = call("GET", f"{suite.checkin}/v1/visits", headers=ayu.headers)["items"]
+    assert visits[0]["venue_id"] == mall.id and visits[0]["checked_out_at"] is None
+    # Check out from the answer screen.
+    overlay.get_by_role("button", name="Check-out").click()
+    expect(page.locator("li.visit").first).to_contain_text(mall.name)
+    visits = call("GET", f"{suite.checkin}/v1/visits", headers=ayu.headers)["items"]
+    assert visits[0]["checked_out_at"] is not None
+    context.close()
+
+
+def test_offline_scan_is_uploaded_when_back_online(
+    browser: Browser, suite: Suite, mall: Venue, probe: Venue
+) -> None:
+    budi = citizen(suite, probe, "Budi", 2)
+    context = signed_in(browser, suite, budi)
+    page = open_app(context, "/visits")
+    expect(page.locator("li.visit")).to_have_count(1)  # the probe door's visit
+    context.set_offline(True)
+    page.get_by_role("link", name="Pindai").first.click()
+    overlay = page.locator("#overlay")
+    expect(overlay).to_have_class("overlay colour-offline", timeout=45_000)
+    overlay.get_by_role("button", name="Tutup").click()
+    expect(page.locator("#pending")).to_contain_text("(1)")
+    visits = call("GET", f"{suite.checkin}/v1/visits", headers=budi.headers)["items"]
+    assert mall.id not in {v["venue_id"] for v in visits}, "nothing reached the server offline"
+    context.set_offline(False)
+    # Back online: the app uploads its offline batch, shows each item's answer, lists the visit.
+    uploaded = page.locator("#uploaded li").first
+    expect(uploaded).to_have_attribute("data-status", "admitted")
+    expect(page.locator("#pending")).to_have_count(0)
+    expect(page.locator("li.visit", has_text=mall.name)).to_have_count(1)
+    visits = call("GET", f"{suite.checkin}/v1/visits", headers=budi.headers)["items"]
+    assert [v["venue_id"] for v in visits if v["venue_id"] == mall.id] == [mall.id]
+    context.close()
+
+
+def test_close_contact_alert_arrives_in_the_open_inbox(
+    browser: Browser, suite: Suite, mall: Venue, probe: Venue
+) -> None:
+    citra = citizen(suite, probe, "Citra", 3)
+    context = signed_in(browser, suite, citra)
+    page = open_app(context, "/scan")
+    expect(page.locator("#overlay")).to_have_attribute("data-outcome", "admitted", timeout=45_000)
+    page.locator("#overlay").get_by_role("button", name="Tutup").click()
+    page.get_by_role("link", name="Kotak masuk").click()
+    expect(page.locator("h1")).to_have_text("Kotak masuk")
+    expect(page.locator("#inbox li[data-kind*=exposure]")).to_have_count(0)
+    unread_before = page.locator("#inbox li.unread").count()
+    expect(page.locator(".tab .badge")).to_have_text(str(unread_before))
+    page.evaluate("window.__sameDocument = true")
+    # Another visitor, at the mall since half an hour ago (an offline upload), tests positive.
+    dewi = new_person(suite, "Dewi", 4)
+    scanned_at = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
+    answer = call(
+        "POST",
+        f"{suite.checkin}/v1/checkins/batch",
+        headers=dewi.headers,
+        json={
+            "items": [{"client_id": uuid.uuid4().hex, "qr": mall.payload, "scanned_at": scanned_at}]
+        },
+    )
+    assert answer["items"][0]["status"] in ("recorded", "admitted"), answer
+    started = time.monotonic()
+    pcr(suite, dewi, positive=True, sampled=datetime.now(UTC) - timedelta(hours=1))
+    alert = page.locator("#inbox li[data-kind*=exposure]")
+    expect(alert).to_have_count(1, timeout=90_000)
+    expect(alert).to_contain_text(mall.name)
+    expect(alert).not_to_contain_text("Dewi")
+    assert page.evaluate("window.__sameDocument === true"), "the inbox was not reloaded"
+    unread = page.locator("#inbox li.unread").count()
+    assert unread > unread_before
+    expect(page.locator(".tab .badge")).to_have_text(str(unread))
+    print(f"alert in the open inbox {time.monotonic() - started:.1f} s after the lab result")
+    context.close()
+
+
+def test_certificate_qr_verifies(browser: Browser, suite: Suite, probe: Venue) -> None:
+    eko = citizen(suite, probe, "Eko", 5)
+    context = signed_in(browser, suite, eko)
+    page = open_app(context, "/certificates")
+    page.locator("li.cert").first.get_by_role("button").click()
+    qr = page.locator("#overlay img.dcc")
+    expect(qr).to_be_visible()
+    page.wait_for_function("document.querySelector('#overlay img.dcc').complete")
+    picture = qr.screenshot()
+    answer = call(
+        "POST",
+        f"{suite.health}/v1/certificates/verify",
+        headers=suite.bearer("venue_manager"),
+        json={"image_base64": base64.b64encode(picture).decode()},
+    )
+    assert answer["valid"] is True, answer
+    assert answer["certificate_type"] == "vaccination"
+    context.close()
+
+
+def test_language_switch_and_registration(browser: Browser, suite: Suite) -> None:
+    context = browser.new_context(base_url=suite.app)
+    page = context.new_page()
+    page.goto("/#/register")
+    expect(page.locator("h1")).to_have_text("Daftar")
+    page.locator("#lang").click()
+    expect(page.locator("h1")).to_have_text("Register")
+    born = "1991-03-12"
+    nik = f"317101120391{uuid.uuid4().int % 9000 + 1:04d}"
+    phone = f"+62815{uuid.uuid4().int % 10**8:08d}"
+    page.get_by_label("NIK").fill(nik)
+    page.get_by_label("Full name").fill("Fajar Nugroho")
+    page.get_by_label("Birth date").fill(born)
+    page.get_by_label("Phone number").fill(phone)
+    page.get_by_role("button", name="Register").click()
+    expect(page.locator("h1")).to_have_text("Sign in")
+    expect(page.get_by_label("Phone number")).to_have_value(phone)
+    again = httpx.post(
+        f"{suite.health}/v1/people",
+        json={"nik": nik, "name": "Fajar Nugroho", "birth_date": born, "phone": phone},
+        timeout=30,
+    )
+    assert again.status_code == 200 and again.json()["created"] is False
+    # The code request goes through; the code field appears.
+    page.get_by_role("button", name="Send SMS code").click()
+    expect(page.get_by_text("Code sent by SMS.")).to_be_visible()
+    expect(page.get_by_label("Code from the SMS")).to_be_visible()
+    # A wrong code is refused with the service's own explanation, and no session is set.
+    page.get_by_label("Code from the SMS").fill("000000")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".error")).to_be_visible()
+    assert not [c for c in context.cookies() if c["name"] == "lindung_session"]
+    context.close()
