@@ -15,6 +15,8 @@ from alembic import op
 
 from lindung_shared.outbox import create_plumbing, drop_plumbing
 
+from lindung_checkin import sql
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -179,47 +181,10 @@ CREATE TABLE sector_rules (
 );
 """
 
-PARTITION_FUNCTIONS = ("""
-CREATE FUNCTION checkin_ensure_partitions(p_day date) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    parent text;
-    child text;
-BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('lindung_checkin_partitions'));
-    FOREACH parent IN ARRAY ARRAY['visits', 'refused_attempts'] LOOP
-        child := parent || '_p' || to_char(p_day, 'YYYYMMDD');
-        IF to_regclass(child) IS NULL THEN
-            EXECUTE format(
-                'CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
-                child, parent,
-                (p_day::timestamp AT TIME ZONE 'UTC'),
-                ((p_day + 1)::timestamp AT TIME ZONE 'UTC'));
-        END IF;
-    END LOOP;
-END $$
-""", """
-CREATE FUNCTION checkin_drop_partitions_before(p_day date) RETURNS SETOF text
-LANGUAGE plpgsql AS $$
-DECLARE
-    child record;
-BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('lindung_checkin_partitions'));
-    FOR child IN
-        SELECT c.relname
-        FROM pg_inherits i
-        JOIN pg_class c ON c.oid = i.inhrelid
-        JOIN pg_class p ON p.oid = i.inhparent
-        WHERE p.relname IN ('visits', 'refused_attempts')
-          AND c.relname ~ '_p[0-9]{8}$'
-          AND to_date(right(c.relname, 8), 'YYYYMMDD') < p_day
-        ORDER BY c.relname
-    LOOP
-        EXECUTE format('DROP TABLE %I', child.relname);
-        RETURN NEXT child.relname;
-    END LOOP;
-END $$
-""")
+PARTITION_FUNCTIONS = (
+    sql.version("checkin_ensure_partitions", "0001"),
+    sql.current("checkin_drop_partitions_before", "70af10f72441f304"),
+)
 
 SEED_RULES = """
 INSERT INTO sector_rule_sets (version, valid_from, description) VALUES

@@ -11,6 +11,8 @@ guarantees it for any other writer (fixtures, backfills, the matcher's tests).
 
 from alembic import op
 
+from lindung_checkin import sql
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -18,16 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute(
-        """
-        CREATE FUNCTION checkin_venue_occupancy_row() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            INSERT INTO venue_occupancy (venue_id) VALUES (NEW.venue_id) ON CONFLICT DO NOTHING;
-            RETURN NULL;
-        END $$
-        """
-    )
+    op.execute(sql.current("checkin_venue_occupancy_row", "2fd0b9f15492fe79"))
     op.execute(
         "CREATE TRIGGER venues_occupancy_row AFTER INSERT ON venues "
         "FOR EACH ROW EXECUTE FUNCTION checkin_venue_occupancy_row()"

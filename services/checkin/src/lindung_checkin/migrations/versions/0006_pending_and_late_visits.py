@@ -16,21 +16,18 @@ Every visit that an offline upload records (directly or on replay) is also queue
 ``late_visits``: a case may have been matched before the visit arrived, and the matcher's
 re-match job (exposure branch) drains the queue against the cases it has already matched.
 
-``checkin_scan`` is rebuilt from 0005's text with two more replacements, so the versions cannot
-drift apart.
+``checkin_scan`` gains the hold and the queueing (``sql/checkin_scan.sql``; the text before is
+``sql/versions/checkin_scan.0005.sql``).
 """
 
-import runpy
-from pathlib import Path
-
 from alembic import op
+
+from lindung_checkin import sql
 
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
-
-_V0005 = runpy.run_path(str(Path(__file__).with_name("0005_replay_under_person_lock.py")))
 
 TABLES = (
     """
@@ -59,95 +56,19 @@ CREATE TABLE late_visits (
 )""",
 )
 
-_UNKNOWN_VENUE = """    SELECT * INTO v FROM venues vn WHERE vn.venue_id = p_venue;
-    IF NOT FOUND THEN
-        o_outcome := 'unknown_venue';
-        RETURN;
-    END IF;"""
-
-_HOLD_PENDING = """    SELECT * INTO v FROM venues vn WHERE vn.venue_id = p_venue;
-    IF NOT FOUND THEN
-        IF p_source <> 'offline' OR p_client_id IS NULL THEN
-            o_outcome := 'unknown_venue';
-            RETURN;
-        END IF;
-        -- A signed code of a venue not known here yet: the visit is held until the venue's
-        -- event arrives (checkin_replay_pending). A retry answers with the same visit id.
-        INSERT INTO pending_offline_visits (person_id, client_id, visit_id, venue_id, qr_id,
-                                            entrance, scanned_at, rule_version)
-        VALUES (p_person, p_client_id, p_visit_id, p_venue, p_qr, p_entrance, p_at,
-                p_rule_version)
-        ON CONFLICT (person_id, client_id) DO NOTHING;
-        SELECT pv.visit_id, pv.scanned_at INTO o_visit_id, o_checked_in_at
-        FROM pending_offline_visits pv
-        WHERE pv.person_id = p_person AND pv.client_id = p_client_id;
-        o_outcome := 'pending';
-        RETURN;
-    END IF;"""
-
-_CLIENT_IDS = """    IF p_client_id IS NOT NULL THEN
-        INSERT INTO client_ids"""
-
-_QUEUE_LATE = """    IF p_source = 'offline' AND o_outcome IN ('recorded', 'admitted') THEN
-        INSERT INTO late_visits (visit_id, person_id, venue_id, stay_start, stay_end)
-        VALUES (o_visit_id, p_person, p_venue, p_at, o_auto_checkout_at);
-    END IF;
-""" + _CLIENT_IDS
-
-REPLAY = """
-CREATE FUNCTION checkin_replay_pending(p_venue uuid, p_limit integer) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    r pending_offline_visits%ROWTYPE;
-    n integer := 0;
-    day date;
-BEGIN
-    FOR r IN
-        SELECT pv.* FROM pending_offline_visits pv
-        JOIN venues vn ON vn.venue_id = pv.venue_id
-        WHERE p_venue IS NULL OR pv.venue_id = p_venue
-        ORDER BY pv.person_id, pv.scanned_at
-        LIMIT p_limit
-        FOR UPDATE OF pv SKIP LOCKED
-    LOOP
-        day := (r.scanned_at AT TIME ZONE 'UTC')::date;
-        IF to_regclass('visits_p' || to_char(day, 'YYYYMMDD')) IS NULL THEN
-            PERFORM checkin_ensure_partitions(day);
-        END IF;
-        -- Late by now whatever it was at upload: occupancy and current visits stay untouched.
-        PERFORM checkin_scan(r.person_id, r.venue_id, r.qr_id, r.entrance, r.scanned_at,
-                             r.client_id, 'offline', false, r.rule_version, r.visit_id);
-        DELETE FROM pending_offline_visits pv
-        WHERE pv.person_id = r.person_id AND pv.client_id = r.client_id;
-        n := n + 1;
-    END LOOP;
-    RETURN n;
-END $$
-"""
-
-
-def _replace_once(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"migration 0006 expected exactly one {old!r}"
-    return text.replace(old, new)
-
-
-def _scan(hold_pending: bool) -> str:
-    sql: str = _V0005["_scan"](lock_first=True)
-    if hold_pending:
-        sql = _replace_once(sql, _UNKNOWN_VENUE, _HOLD_PENDING)
-        sql = _replace_once(sql, _CLIENT_IDS, _QUEUE_LATE)
-    return sql
+SCAN = sql.current("checkin_scan", "e47e9aaa1c33b3b7")
+REPLAY = sql.current("checkin_replay_pending", "758c36fbcc4c03fb")
 
 
 def upgrade() -> None:
     for statement in TABLES:
         op.execute(statement)
-    op.execute(_scan(hold_pending=True))
+    op.execute(SCAN)
     op.execute(REPLAY)
 
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS checkin_replay_pending(uuid, integer)")
-    op.execute(_scan(hold_pending=False))
+    op.execute(sql.version("checkin_scan", "0005"))
     op.execute("DROP TABLE IF EXISTS late_visits")
     op.execute("DROP TABLE IF EXISTS pending_offline_visits")
