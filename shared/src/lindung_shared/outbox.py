@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -140,6 +140,47 @@ async def add_events(
     if rows:
         await session.execute(_INSERT, rows)
     return len(rows)
+
+
+#: The outbox columns an ``INSERT INTO outbox (...) SELECT`` names, in :func:`staged_events`'s
+#: order.
+OUTBOX_COLUMNS = "event_id, topic, key, type, version, occurred_at, producer, payload"
+
+
+def staged_events(
+    event_type: str, *, key: str, payload: Mapping[str, str], version: int | None = None
+) -> str:
+    """The SELECT list of ``INSERT INTO outbox (OUTBOX_COLUMNS) SELECT ... FROM ...`` staging
+    one catalogue event per row from SQL (the matcher stages thousands in one statement).
+
+    Topic, type, version and producer come from the catalogue's :class:`EventSpec`; ``payload``
+    maps each field of the event's payload model to a SQL expression, and must name every
+    required field and no other (checked here, when the statement is built: at import). The
+    topic is ``:topic_prefix`` followed by the catalogue's topic: bind ``topic_prefix`` (""
+    outside tests). The payload is ``jsonb_build_object`` of the expressions, in the model's
+    field order; tests decode the staged rows with :func:`decode_event` against the contract.
+    """
+    spec = spec_for(event_type, version)
+    fields = spec.payload.model_fields
+    missing = sorted(n for n, f in fields.items() if f.is_required() and n not in payload)
+    unknown = sorted(set(payload) - set(fields))
+    if missing or unknown:
+        raise ValueError(
+            f"{spec.type} v{spec.version}: payload expressions missing {missing}, "
+            f"not in the contract {unknown}"
+        )
+    if key != payload.get(spec.key_field, key):
+        raise ValueError(f"{spec.type}: the key must be the payload's {spec.key_field}")
+    pairs = ",\n        ".join(f"'{name}', {payload[name]}" for name in fields if name in payload)
+    return (
+        f"gen_random_uuid(), CAST(:topic_prefix AS text) || {_literal(spec.topic)}, "
+        f"({key})::text, {_literal(spec.type)}, {spec.version}, now(), "
+        f"{_literal(spec.producer)},\n    jsonb_build_object(\n        {pairs})"
+    )
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def envelope_bytes(row: Sequence[Any]) -> bytes:

@@ -195,6 +195,11 @@ class QrKeyRetired(Payload):
     retired_at: AwareDatetime
 
 
+#: The PPKM level of a red zone (the highest): warned about at the door, and a regency turning
+#: to it alerts its recent visitors.
+RED_ZONE_LEVEL = 4
+
+
 class ZoneLevelChanged(Payload):
     regency_code: str = Field(pattern=r"^\d{4}$")
     level: int = Field(ge=1, le=4, description="PPKM level")

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from lindung_shared.errors import Conflict, NotFound, Problem, ServiceUnavailable, Unprocessable
+from lindung_shared.events.catalogue import RED_ZONE_LEVEL
 from lindung_shared.qr import QrClaims, QrInvalid, peek_key_id, verify_qr
 
 from lindung_checkin.checkins import repository
@@ -27,8 +28,6 @@ from lindung_checkin.checkins.repository import Scan
 from lindung_checkin.checkins.schemas import BatchItem, CheckinRequest
 from lindung_checkin.settings import Settings
 from lindung_checkin.trust.cache import QrKeyCache, RuleVersionCache
-
-RED_ZONE_LEVEL = 4
 
 
 class QrRejected(Problem):

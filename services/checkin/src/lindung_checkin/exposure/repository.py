@@ -19,14 +19,51 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from lindung_shared.events import spec_for
+from lindung_shared.outbox import OUTBOX_COLUMNS, staged_events
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_DETECTED = spec_for("exposure.detected")
-_RETRACTED = spec_for("exposure.retracted")
-_VISITED = spec_for("venue.case_visited")
-_VISIT_RETRACTED = spec_for("venue.case_visit_retracted")
+# The events this module stages from SQL, built from the catalogue (topic, type, version,
+# producer; every payload field checked against the contract when this module is imported).
+_EXPOSURE_DETECTED = staged_events(
+    "exposure.detected",
+    key="r.contact_person_id",
+    payload={
+        "exposure_id": "r.exposure_id",
+        "case_ref": "CAST(:case_ref AS text)",
+        "contact_person_id": "r.contact_person_id",
+        "venue_id": "r.venue_id",
+        "venue_name": "w.venue_name",
+        "venue_timezone": "w.venue_timezone",
+        "overlap_start": "r.overlap_start",
+        "overlap_end": "r.overlap_end",
+        "overlap_minutes": "r.overlap_minutes",
+    },
+)
+_EXPOSURE_RETRACTED = staged_events(
+    "exposure.retracted",
+    key="r.contact_person_id",
+    payload={
+        "exposure_id": "r.exposure_id",
+        "case_ref": "r.case_ref",
+        "contact_person_id": "r.contact_person_id",
+        "venue_id": "r.venue_id",
+    },
+)
+#: A venue alert (and its withdrawal) from a case visit ``s`` and its venue ``w``: written once.
+_CASE_VISIT_PAYLOAD = {
+    "case_ref": "CAST(:case_ref AS text)",
+    "venue_id": "s.venue_id",
+    "manager_id": "w.manager_id",
+    "venue_name": "w.venue_name",
+    "venue_timezone": "w.venue_timezone",
+    "visit_start": "s.visit_start",
+    "visit_end": "s.visit_end",
+}
+_CASE_VISITED = staged_events("venue.case_visited", key="s.venue_id", payload=_CASE_VISIT_PAYLOAD)
+_CASE_VISIT_RETRACTED = staged_events(
+    "venue.case_visit_retracted", key="s.venue_id", payload=_CASE_VISIT_PAYLOAD
+)
 
 
 @dataclass(frozen=True)
@@ -157,38 +194,22 @@ MATCH_SQL = (
         RETURNING visit_id, venue_id, visit_start, visit_end
     ),
     published AS (
-        INSERT INTO outbox (event_id, topic, key, type, version, occurred_at, producer, payload)
-        SELECT gen_random_uuid(), CAST(:detected_topic AS text), r.contact_person_id::text,
-               CAST(:detected_type AS text),
-               CAST(:detected_version AS integer), now(), CAST(:producer AS text),
-               jsonb_build_object(
-                   'exposure_id', r.exposure_id,
-                   'case_ref', CAST(:case_ref AS text),
-                   'contact_person_id', r.contact_person_id,
-                   'venue_id', r.venue_id,
-                   'venue_name', w.venue_name,
-                   'venue_timezone', w.venue_timezone,
-                   'overlap_start', r.overlap_start,
-                   'overlap_end', r.overlap_end,
-                   'overlap_minutes', r.overlap_minutes)
+        INSERT INTO outbox ("""
+    + OUTBOX_COLUMNS
+    + """)
+        SELECT """
+    + _EXPOSURE_DETECTED
+    + """
         FROM recorded r JOIN case_window w ON w.visit_id = r.case_visit_id
         UNION ALL
-        SELECT gen_random_uuid(), CAST(:visited_topic AS text), s.venue_id::text,
-               CAST(:visited_type AS text),
-               CAST(:visited_version AS integer), now(), CAST(:producer AS text),
-               jsonb_build_object(
-                   'case_ref', CAST(:case_ref AS text),
-                   'venue_id', s.venue_id,
-                   'manager_id', w.manager_id,
-                   'venue_name', w.venue_name,
-                   'venue_timezone', w.venue_timezone,
-                   'visit_start', s.visit_start,
-                   'visit_end', s.visit_end)
+        SELECT """
+    + _CASE_VISITED
+    + """
         FROM visited s JOIN case_window w ON w.visit_id = s.visit_id
         RETURNING type
     )
-    SELECT count(*) FILTER (WHERE type = :detected_type) AS exposures,
-           count(*) FILTER (WHERE type = :visited_type) AS venue_alerts
+    SELECT count(*) FILTER (WHERE type = 'exposure.detected') AS exposures,
+           count(*) FILTER (WHERE type = 'venue.case_visited') AS venue_alerts
     FROM published
     """
 )
@@ -212,17 +233,14 @@ _RETRACT = text(
         RETURNING exposure_id, case_ref, contact_person_id, venue_id
     ),
     published AS (
-        INSERT INTO outbox (event_id, topic, key, type, version, occurred_at, producer, payload)
-        SELECT gen_random_uuid(), CAST(:topic AS text), contact_person_id::text,
-               CAST(:type AS text), CAST(:version AS integer), now(),
-               CAST(:producer AS text),
-               jsonb_build_object(
-                   'exposure_id', exposure_id,
-                   'case_ref', case_ref,
-                   'contact_person_id', contact_person_id,
-                   'venue_id', venue_id)
-        FROM retracted
-        ORDER BY contact_person_id
+        INSERT INTO outbox ("""
+    + OUTBOX_COLUMNS
+    + """)
+        SELECT """
+    + _EXPOSURE_RETRACTED
+    + """
+        FROM retracted r
+        ORDER BY r.contact_person_id
         RETURNING 1
     ),
     visits_retracted AS (
@@ -232,20 +250,16 @@ _RETRACT = text(
         RETURNING venue_id, visit_start, visit_end
     ),
     visits_published AS (
-        INSERT INTO outbox (event_id, topic, key, type, version, occurred_at, producer, payload)
-        SELECT gen_random_uuid(), CAST(:visit_topic AS text), r.venue_id::text,
-               CAST(:visit_type AS text), CAST(:visit_version AS integer), now(),
-               CAST(:producer AS text),
-               jsonb_build_object(
-                   'case_ref', CAST(:case_ref AS text),
-                   'venue_id', r.venue_id,
-                   'manager_id', ve.manager_id,
-                   'venue_name', ve.name,
-                   'venue_timezone', ve.timezone,
-                   'visit_start', r.visit_start,
-                   'visit_end', r.visit_end)
-        FROM visits_retracted r JOIN venues ve ON ve.venue_id = r.venue_id
-        ORDER BY r.venue_id, r.visit_start
+        INSERT INTO outbox ("""
+    + OUTBOX_COLUMNS
+    + """)
+        SELECT """
+    + _CASE_VISIT_RETRACTED
+    + """
+        FROM visits_retracted s
+        JOIN (SELECT venue_id, manager_id, name AS venue_name, timezone AS venue_timezone
+              FROM venues) w ON w.venue_id = s.venue_id
+        ORDER BY s.venue_id, s.visit_start
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM published) AS exposures,
@@ -320,13 +334,7 @@ def match_parameters(
         "ws": window_start,
         "we": window_end,
         "max_stay": max_stay,
-        "producer": _DETECTED.producer,
-        "detected_topic": topic_prefix + _DETECTED.topic,
-        "detected_type": _DETECTED.type,
-        "detected_version": _DETECTED.version,
-        "visited_topic": topic_prefix + _VISITED.topic,
-        "visited_type": _VISITED.type,
-        "visited_version": _VISITED.version,
+        "topic_prefix": topic_prefix,
     }
 
 
@@ -380,13 +388,7 @@ async def record_retraction(
                 "case_id": case_id,
                 "case_ref": case_ref,
                 "retracted_at": retracted_at,
-                "topic": topic_prefix + _RETRACTED.topic,
-                "type": _RETRACTED.type,
-                "version": _RETRACTED.version,
-                "producer": _RETRACTED.producer,
-                "visit_topic": topic_prefix + _VISIT_RETRACTED.topic,
-                "visit_type": _VISIT_RETRACTED.type,
-                "visit_version": _VISIT_RETRACTED.version,
+                "topic_prefix": topic_prefix,
             },
         )
     ).one()

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from lindung_shared.events import Envelope
-from lindung_shared.events.catalogue import ZoneLevelChanged
+from lindung_shared.events.catalogue import RED_ZONE_LEVEL, ZoneLevelChanged
+from lindung_shared.outbox import OUTBOX_COLUMNS, staged_events
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-RED_LEVEL = 4
 
 _UPSERT = text(
     "INSERT INTO zones (regency_code, level, colour, changed_at) "
@@ -26,17 +25,22 @@ _UPSERT = text(
 )
 
 _ALERT_VISITORS = text(
-    """
-    INSERT INTO outbox (event_id, topic, key, type, version, occurred_at, producer, payload)
-    SELECT gen_random_uuid(), 'lindung.zone-alerts', r.person_id::text, 'zone.visitor_alert',
-           1, now(), 'checkin',
-           jsonb_build_object(
-               'person_id', r.person_id,
-               'regency_code', CAST(:regency_code AS text),
-               'level', CAST(:level AS integer),
-               'colour', CAST(:colour AS text),
-               'last_visit_at', r.last_visit_at,
-               'changed_at', CAST(:changed_at AS timestamptz))
+    "INSERT INTO outbox ("
+    + OUTBOX_COLUMNS
+    + ") SELECT "
+    + staged_events(
+        "zone.visitor_alert",
+        key="r.person_id",
+        payload={
+            "person_id": "r.person_id",
+            "regency_code": "CAST(:regency_code AS text)",
+            "level": "CAST(:level AS integer)",
+            "colour": "CAST(:colour AS text)",
+            "last_visit_at": "r.last_visit_at",
+            "changed_at": "CAST(:changed_at AS timestamptz)",
+        },
+    )
+    + """
     FROM (
         SELECT vi.person_id, max(vi.checked_in_at) AS last_visit_at
         FROM venues vn
@@ -65,7 +69,7 @@ async def apply_zone_change(
             },
         )
     ).first()
-    turned_red = change.level == RED_LEVEL and change.previous_level != RED_LEVEL
+    turned_red = change.level == RED_ZONE_LEVEL and change.previous_level != RED_ZONE_LEVEL
     if applied is None or not turned_red:
         return 0
     result = await session.execute(
@@ -76,6 +80,7 @@ async def apply_zone_change(
             "colour": change.colour,
             "changed_at": change.changed_at,
             "days": alert_days,
+            "topic_prefix": "",
         },
     )
     return int(getattr(result, "rowcount", 0) or 0)
