@@ -10,11 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 from lindung_shared.db import create_engine, create_sessionmaker
-from lindung_shared.events import DEAD_LETTER_TOPIC, encode_envelope
-from lindung_shared.kafka import create_producer
+from lindung_shared.events import DEAD_LETTER_TOPIC, TOPICS, Topic, encode_envelope
+from lindung_shared.kafka import create_producer, ensure_topics, topic_retention_ms
 from lindung_shared.kafka.consumer import EventConsumer, PermanentEventError
 from lindung_shared.outbox import OutboxRelay, add_events
 from lindung_shared.testing import unique
@@ -161,7 +162,14 @@ async def test_bad_messages_go_to_the_dead_letter_topic_and_the_rest_goes_on(
         ]
         poisoned = next(r for r in letters if dict(r.headers)["dlq-reason"] == b"handler-rejected")
         assert b"poison" in dict(poisoned.headers)["dlq-error"]
-        assert poisoned.value == encode_envelope(poison)  # the original message, untouched
+        # The envelope's identity and the payload's shape, ids and times; the rest blanked.
+        letter = orjson.loads(poisoned.value)
+        assert letter["id"] == str(poison.id) and letter["type"] == "zone.level_changed"
+        assert letter["key"] == "6666" and letter["payload"]["regency_code"] == "6666"
+        assert letter["payload"]["changed_at"].startswith(
+            poison.payload.changed_at.isoformat()[:19]
+        )
+        assert dict(poisoned.headers)["dlq-source-offset"].isdigit()
         assert not await _applied(consumer_sessions, {"6666", "1104", "1105"})
     finally:
         await dlq.stop()
@@ -266,3 +274,18 @@ async def test_killing_a_consumer_mid_batch_loses_nothing_and_applies_nothing_tw
     rows = await _applied(consumer_sessions, keys)
     assert len(rows) == 400
     assert len({e for e, _ in rows}) == 400
+
+
+async def test_topics_get_the_catalogues_retention_at_creation_and_after_a_change(
+    base_settings,
+) -> None:
+    bootstrap = base_settings.kafka_bootstrap_servers
+    name = await private_topic(bootstrap, partitions=1)  # created with 2 hours
+    assert await topic_retention_ms(bootstrap, name) == 2 * 3600_000
+    await ensure_topics(bootstrap, [Topic(name, 1, "test", "test", retention_hours=5)])
+    assert await topic_retention_ms(bootstrap, name) == 5 * 3600_000
+
+
+def test_personal_topics_keep_their_messages_days_not_weeks() -> None:
+    assert TOPICS[DEAD_LETTER_TOPIC].retention_hours <= 7 * 24
+    assert TOPICS["lindung.sign-in-codes"].retention_hours <= 1

@@ -150,7 +150,12 @@ async def test_feed_message_stored_and_malformed_one_dead_lettered(worker, sessi
     assert b"unknown-vaccine-code" in headers["dlq-error"]
     assert headers["dlq-source-topic"] == b"lindung.feed.vaccinations"
     assert headers["event-type"] == b"fhir.vaccination.submitted"
-    assert bad_id.encode() in letter.value  # the original message, as it was
+    # Not the original: the record (NIK included) stays on its feed topic, at the offset named.
+    assert bad_id.encode() not in letter.value and nik.encode() not in letter.value
+    value = orjson.loads(letter.value)
+    assert value["type"] == "fhir.vaccination.submitted"
+    assert value["payload"] == {"source": "vaccination-registry", "resource": "<redacted>"}
+    assert headers["dlq-source-offset"].isdigit()
     assert nik.encode() not in headers["dlq-error"]
 
 
@@ -261,6 +266,7 @@ async def test_a_bad_entry_of_a_batch_bundle_is_dead_lettered_alone(worker, sess
     payload = rejected["payload"]
     assert (payload["entry_index"], payload["reason"]) == (1, "unknown-vaccine-code")
     assert payload["resource"]["identifier"][0]["value"] == bad_id
+    assert nik.encode() not in entry_letter.value and nik.encode() not in whole.value
     assert orjson.loads(whole.value)["id"] == str(transaction.id)
     assert b"nothing applied" in dict(whole.headers)["dlq-error"]
     async with sessionmaker() as session:

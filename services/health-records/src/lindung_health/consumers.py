@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_health.exposures import service as exposures
 from lindung_health.feeds import service as feeds
+from lindung_health.feeds.deidentify import deidentify
 from lindung_health.toolkit import Toolkit
 
 FEED_TOPICS = ("lindung.feed.vaccinations", "lindung.feed.lab-results")
@@ -68,7 +69,8 @@ def feed_handlers(toolkit: Toolkit) -> Mapping[str, Handler]:
                         resource_type=o.resource_type,
                         reason=o.reason or "rejected",
                         message=o.message or "",
-                        resource=entries[o.index] if o.index < len(entries) else None,
+                        # De-identified: the dead-letter topic is read by operators.
+                        resource=_deidentified(entries, o.index),
                     ),
                 )
                 for o in rejected
@@ -88,3 +90,8 @@ def exposure_handlers() -> Mapping[str, Handler]:
         await exposures.exposure_retracted(session, payload, datetime.now(UTC))
 
     return {"exposure.detected": detected, "exposure.retracted": retracted}
+
+
+def _deidentified(entries: list[dict[str, Any] | None], index: int) -> dict[str, Any] | None:
+    entry = entries[index] if index < len(entries) else None
+    return deidentify(entry) if entry is not None else None

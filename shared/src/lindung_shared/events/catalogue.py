@@ -86,8 +86,8 @@ TOPICS: dict[str, Topic] = {
             "lindung.dead-letter",
             3,
             "original key",
-            "Messages no consumer could handle, with the error in headers.",
-            retention_hours=24 * 30,
+            "Messages no consumer could handle: their ids, times and error, scrubbed.",
+            retention_hours=24 * 7,
         ),
     )
 }

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaClient, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from lindung_shared.events import TOPICS, Topic
@@ -33,7 +34,9 @@ def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProduc
 
 
 async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic] | None = None) -> list[str]:
-    """Create the catalogue's topics that are missing; returns the names it created."""
+    """Create the catalogue's topics that are missing, and set every topic's retention to the
+    catalogue's (a topic created before a retention change gets the new one); returns the
+    names it created."""
     wanted = list(topics or TOPICS.values())
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="lindung-admin")
     await admin.start()
@@ -55,9 +58,39 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic] | None =
                     ]
                 )
             created = [t.name for t in missing]
+        present = [t for t in wanted if t.name in existing]
+        if present:
+            # Retention is a privacy promise (docs/privacy.md): applied to existing topics too.
+            await admin.alter_configs(
+                [
+                    ConfigResource(
+                        ConfigResourceType.TOPIC,
+                        t.name,
+                        configs={"retention.ms": str(t.retention_hours * 3600_000)},
+                    )
+                    for t in present
+                ]
+            )
     finally:
         await admin.close()
     return created
+
+
+async def topic_retention_ms(bootstrap_servers: str, name: str) -> int:
+    """The ``retention.ms`` a topic has on the brokers."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="lindung-admin")
+    await admin.start()
+    try:
+        (response,) = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs=None)]
+        )
+        for resource in response.resources:
+            for entry in resource[4]:
+                if entry[0] == "retention.ms":
+                    return int(entry[1])
+    finally:
+        await admin.close()
+    raise LookupError(f"topic {name} has no retention.ms")
 
 
 def _single_broker(bootstrap_servers: str) -> bool:

@@ -8,7 +8,8 @@ For each batch polled from Kafka the runner:
 3. opens ONE database transaction, claims the batch's event ids in ``processed_events``
    (ids already claimed by this consumer group are duplicates and are skipped), runs the
    handler of each new event, and commits;
-4. sends dead letters (original key, value and headers, plus the error in ``dlq-*`` headers);
+4. sends dead letters: the envelope's identity, the payload's ids and times and the error
+   (``dlq-*`` headers), scrubbed of anything personal (:mod:`lindung_shared.kafka.dead_letters`);
 5. only then commits the Kafka offsets.
 
 A crash anywhere before step 5 redelivers the batch; step 3's claims make the second pass a
@@ -40,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lindung_shared.events import DEAD_LETTER_TOPIC, Envelope, EventError
 from lindung_shared.events.catalogue import LATEST_VERSION, validate_raw
 from lindung_shared.events.envelope import decode_raw
+from lindung_shared.kafka.dead_letters import scrub_key, scrub_text, scrub_value
 from lindung_shared.metrics import (
     CONSUMER_BATCH_SECONDS,
     CONSUMER_LAG,
@@ -330,10 +332,13 @@ class EventConsumer:
         message = f"{type(error).__name__}: {error}"
         if not isinstance(error, EventError | PermanentEventError):
             message += "\n" + "".join(traceback.format_exception(error, limit=3))[-1500:]
+        # Never the original value: it may hold sign-in codes, phones, NIKs and names. The
+        # original stays on its own topic at the offset named here.
         headers = [
-            *list(record.headers or ()),
+            *[(k, v) for k, v in record.headers or () if k in ("event-type", "event-version")],
+            ("dlq-format", b"lindung-dead-letter-v1"),
             ("dlq-reason", item.reason.encode()),
-            ("dlq-error", message[:2000].encode()),
+            ("dlq-error", scrub_text(message)[:2000].encode()),
             ("dlq-source-topic", record.topic.encode()),
             ("dlq-source-partition", str(record.partition).encode()),
             ("dlq-source-offset", str(record.offset).encode()),
@@ -341,7 +346,10 @@ class EventConsumer:
             ("dlq-service", self.service.encode()),
         ]
         await self.dead_letters.send_and_wait(
-            DEAD_LETTER_TOPIC, value=record.value, key=record.key, headers=headers
+            DEAD_LETTER_TOPIC,
+            value=scrub_value(record.value),
+            key=scrub_key(record.key),
+            headers=headers,
         )
         DEAD_LETTERS.labels(self.service, self.group_id, item.reason).inc()
         log.warning(

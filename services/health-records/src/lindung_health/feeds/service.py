@@ -3,8 +3,9 @@
 A submission (one resource or a Bundle) is split into records; each is validated, then
 stored idempotently by its source identifier: a record seen before is a duplicate unless it
 is a later version (``meta.versionId``, else ``meta.lastUpdated``, else different content),
-which replaces it; ``entered-in-error`` retracts it. Records for a NIK nobody registered yet
-are kept under the NIK's keyed hash and linked at registration. Afterwards each affected
+which replaces it; ``entered-in-error`` retracts it. What is stored of a record is its
+de-identified copy (``feeds.deidentify``). Records for a NIK nobody registered yet are kept
+under the NIK's keyed hash and linked at registration. Afterwards each affected
 person's cases and status are recomputed once, in the same transaction.
 """
 
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_health.feeds import repository
+from lindung_health.feeds.deidentify import deidentify
 from lindung_health.feeds.fhir import Ignored, ParsedRecord, Rejected, parse_record, split
 from lindung_health.models import HealthRecord
 from lindung_health.people import repository as people
@@ -153,7 +155,8 @@ def _values(
         "test_type": parsed.test_type,
         "loinc_code": parsed.loinc_code,
         "result": parsed.result,
-        "resource": parsed.resource,
+        # Stored without the person: the NIK's hash and the person id link it.
+        "resource": deidentify(parsed.resource),
         "updated_at": now,
     }
 
@@ -215,7 +218,7 @@ def is_newer(parsed: ParsedRecord, stored: HealthRecord) -> bool:
         return int(pv) > int(sv)
     if parsed.last_updated is not None and stored.last_updated is not None:
         return parsed.last_updated > stored.last_updated
-    if parsed.resource == stored.resource:
+    if deidentify(parsed.resource) == stored.resource:
         return False
     # Unversioned and different: the later arrival is the correction.
     return not (pv and pv == sv)
