@@ -20,7 +20,9 @@ NOW = datetime.now(UTC)
 _phone = st.from_regex(r"\+628[1-9][0-9]{8,10}", fullmatch=True)
 _code = st.from_regex(r"[0-9]{6}", fullmatch=True)
 _nik = st.from_regex(r"[1-9][0-9]{15}", fullmatch=True)
-_name = st.text(alphabet=st.characters(categories=("Lu", "Ll")), min_size=4, max_size=20)
+_name = st.text(alphabet=st.characters(categories=("Lu", "Ll")), min_size=3, max_size=20).map(
+    lambda s: f"Ny. {s}"
+)
 
 
 @given(phone=_phone, code=_code)

@@ -22,7 +22,9 @@ NOW = datetime.now(UTC)
 REGIONS = RegionCodes()
 
 # Personal data of every kind a feed may put in a record, at every place FHIR allows it.
-_name = st.text(alphabet=st.characters(categories=("Lu", "Ll")), min_size=5, max_size=20)
+_name = st.text(alphabet=st.characters(categories=("Lu", "Ll")), min_size=3, max_size=20).map(
+    lambda s: f"Ny. {s}"
+)
 _phone = st.from_regex(r"\+628[1-9][0-9]{8,10}", fullmatch=True)
 _street = st.from_regex(r"Jl\. [A-Z][a-z]{4,10} No\. [1-9][0-9]?", fullmatch=True)
 

@@ -1,4 +1,4 @@
-"""Migration 0002 rewrites the feed records stored before de-identification."""
+"""Migration 0003 rewrites the feed records stored before de-identification."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ async def test_rows_stored_before_are_rewritten_without_the_person() -> None:
     db = settings.model_copy(update={"database_name": name})
     dsn = db.sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     try:
-        await asyncio.to_thread(upgrade, MIGRATIONS_DIR, db.sqlalchemy_url, "0001")
+        await asyncio.to_thread(upgrade, MIGRATIONS_DIR, db.sqlalchemy_url, "0002")
         nik, _ = new_nik()
         when = datetime.now(UTC) - timedelta(days=3)
         raw = [

@@ -8,7 +8,7 @@ the patient reference with FHIR's ``data-absent-reason: masked``. The result sti
 the same FHIR resource, and de-identifying it again changes nothing.
 
 Pure, no I/O. Every path that stores a feed record (``health_records.resource``) calls it, and
-the migration ``0002_deidentify_records`` rewrote the rows stored before it.
+the migration ``0003_deidentify_records`` rewrote the rows stored before it.
 """
 
 from __future__ import annotations

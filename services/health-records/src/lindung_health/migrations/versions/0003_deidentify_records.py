@@ -5,8 +5,8 @@ kept). The rows are linked to their person by ``nik_hash`` and ``person_id``, as
 Rewritten in batches by id, so a large table does not hold one long statement. The original
 resources cannot be restored: the downgrade changes nothing.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-03 13:40:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 from lindung_health.feeds.deidentify import deidentify
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
