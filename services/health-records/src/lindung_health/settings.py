@@ -38,3 +38,5 @@ class Settings(ServiceSettings):
 
     sweeper_interval_seconds: float = 30.0
     sweeper_batch_size: int = 500
+    #: Feed messages polled from Kafka and applied as one batch (one transaction).
+    feed_batch_size: int = Field(default=200, ge=1, le=5000, alias="HEALTH_FEED_BATCH_SIZE")

@@ -16,7 +16,12 @@ from lindung_shared.kafka.consumer import EventConsumer
 from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lindung_health.consumers import EXPOSURE_TOPICS, FEED_TOPICS, exposure_handlers, feed_handlers
+from lindung_health.consumers import (
+    EXPOSURE_TOPICS,
+    FEED_TOPICS,
+    FeedConsumer,
+    exposure_handlers,
+)
 from lindung_health.screening.service import sweep_due
 from lindung_health.settings import Settings
 from lindung_health.toolkit import Toolkit
@@ -49,11 +54,12 @@ def build(
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "dead_letters": ctx.producer,
     }
-    feeds = EventConsumer(
+    feeds = FeedConsumer(
+        toolkit=toolkit,
         group_id=f"{group_prefix}.feeds",
         topics=FEED_TOPICS,
-        handlers=feed_handlers(toolkit),
-        **common,  # type: ignore[arg-type]
+        batch_size=settings.feed_batch_size,
+        **common,
     )
     exposures = EventConsumer(
         group_id=f"{group_prefix}.exposures",

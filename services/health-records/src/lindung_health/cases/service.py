@@ -10,9 +10,10 @@ import os
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from lindung_shared import outbox
-from lindung_shared.events import make_event
+from lindung_shared.events import Envelope, make_event
 from lindung_shared.events.catalogue import CaseConfirmed, CaseRetracted
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,22 +38,27 @@ def is_positive(record: HealthRecord) -> bool:
     )
 
 
-async def sync_cases(
-    session: AsyncSession,
+def plan_cases(
     person_id: uuid.UUID,
     records: Sequence[HealthRecord],
+    active: Sequence[Case],
     parameters: RuleParameters,
     now: datetime,
-) -> None:
+) -> tuple[list[Case], list[Case], list[Envelope[Any]]]:
+    """Pure: which of ``active`` cases end (their result was retracted, turned negative or
+    re-dated) and which new cases the person's positive results make, with their events in
+    order (retractions first). The retired cases come back with ``retracted_at`` set."""
     positives = {r.id: r for r in records if is_positive(r)}
-    events = []
+    events: list[Envelope[Any]] = []
     covered: set[uuid.UUID] = set()
-    for case in await repository.active_cases(session, person_id):
+    retired: list[Case] = []
+    for case in active:
         record = positives.get(case.record_id)
         if record is not None and record.occurred_at == case.sample_taken_at:
             covered.add(record.id)
             continue
         case.retracted_at = now
+        retired.append(case)
         events.append(
             make_event(
                 "case.retracted",
@@ -62,7 +68,7 @@ async def sync_cases(
             )
         )
         log.info("case retracted", extra={"case_ref": case.case_ref})
-    await session.flush()
+    new: list[Case] = []
     for record in positives.values():
         if record.id in covered:
             continue
@@ -78,7 +84,7 @@ async def sync_cases(
             infectious_until=sample + timedelta(days=parameters.infectious_days_after_sample),
             confirmed_at=now,
         )
-        await repository.add(session, case)
+        new.append(case)
         events.append(
             make_event(
                 "case.confirmed",
@@ -93,4 +99,19 @@ async def sync_cases(
             )
         )
         log.info("case confirmed", extra={"case_ref": case.case_ref})
+    return retired, new, events
+
+
+async def sync_cases(
+    session: AsyncSession,
+    person_id: uuid.UUID,
+    records: Sequence[HealthRecord],
+    parameters: RuleParameters,
+    now: datetime,
+) -> None:
+    active = await repository.active_cases(session, person_id)
+    _, new, events = plan_cases(person_id, records, active, parameters, now)
+    await session.flush()
+    for case in new:
+        await repository.add(session, case)
     await outbox.add_events(session, events)

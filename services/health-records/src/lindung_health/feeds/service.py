@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_health.feeds import repository
+from lindung_health.feeds.batch import Item, store_many
 from lindung_health.feeds.deidentify import deidentify
 from lindung_health.feeds.fhir import Ignored, ParsedRecord, Rejected, parse_record, split
 from lindung_health.models import HealthRecord
 from lindung_health.people import repository as people
-from lindung_health.screening.service import recompute, rule_context
+from lindung_health.screening.service import recompute, recompute_many, rule_context
 from lindung_health.toolkit import Toolkit
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,69 @@ async def ingest(
 
 
 async def ingest_submission(
-    session: AsyncSession, tk: Toolkit, resource: Any, source: str, now: datetime
+    session: AsyncSession,
+    tk: Toolkit,
+    resource: Any,
+    source: str,
+    now: datetime,
+    *,
+    one_at_a_time: bool = False,
 ) -> IngestResult:
     """Every entry validated first, then the good ones stored: in batch, collection and
     document Bundles each bad entry rejects only itself; a transaction Bundle with a bad entry
     stores nothing. Patient, Composition, Organization... entries are ``ignored`` (a Patient
-    lends its NIK to the records that reference it)."""
+    lends its NIK to the records that reference it).
+
+    The records are stored with set-based SQL (:mod:`.batch`) and the affected people
+    recomputed in one pass; ``one_at_a_time`` takes the record-by-record path instead (the
+    reference the property test compares the batch path with)."""
+    parsed = parse_submission(tk, resource, now)
+    outcomes = parsed.outcomes
+    affected: set[uuid.UUID] = set()
+    if one_at_a_time:
+        for index, record in parsed.records:
+            outcome, persons = await _store(session, tk, index, record, source, now)
+            outcomes[index] = outcome
+            affected |= persons
+    else:
+        stored, affected = await store_many(
+            session, tk, [Item(index, record, source) for index, record in parsed.records], now
+        )
+        outcomes.update(stored)
+    if affected:
+        context = await rule_context(session, now)
+        if one_at_a_time:
+            for person_id in sorted(affected):
+                person = await people.get(session, person_id)
+                if person is not None:
+                    await recompute(session, person, now, context=context)
+        else:
+            await recompute_many(session, affected, now, context=context)
+    return parsed.result(source)
+
+
+@dataclass
+class ParsedSubmission:
+    """A submission validated entry by entry, before anything is stored."""
+
+    bundle_type: str | None
+    outcomes: dict[int, EntryOutcome]
+    records: list[tuple[int, ParsedRecord]]
+    failed: bool
+
+    def result(self, source: str) -> IngestResult:
+        ordered = [self.outcomes[i] for i in sorted(self.outcomes)]
+        counts = {
+            r: sum(1 for o in ordered if o.result == r)
+            for r in ("accepted", "duplicate", "rejected", "ignored")
+        }
+        log.info("feed submission handled", extra={"source": source, **counts})
+        return IngestResult(ordered, failed_transaction=self.failed, bundle_type=self.bundle_type)
+
+
+def parse_submission(tk: Toolkit, resource: Any, now: datetime) -> ParsedSubmission:
+    """Validate every entry (no I/O): the rejected and ignored ones get their outcome, the
+    records wait to be stored; a transaction Bundle with a rejected entry stores nothing."""
     submission = split(resource)
     outcomes: dict[int, EntryOutcome] = {}
     records: list[tuple[int, ParsedRecord]] = []
@@ -101,14 +159,9 @@ async def ingest_submission(
             )
             continue
         records.append((index, parsed))
-    failed = (
-        submission.atomic
-        and bool(outcomes)
-        and any(o.result == "rejected" for o in outcomes.values())
-    )
-    affected: set[uuid.UUID] = set()
-    for index, parsed in records:
-        if failed:
+    failed = submission.atomic and any(o.result == "rejected" for o in outcomes.values())
+    if failed:
+        for index, parsed in records:
             outcomes[index] = EntryOutcome(
                 index,
                 "rejected",
@@ -117,22 +170,33 @@ async def ingest_submission(
                 reason="transaction-failed",
                 message="not applied: another entry of this transaction Bundle was rejected",
             )
-            continue
-        outcome, persons = await _store(session, tk, index, parsed, source, now)
-        outcomes[index] = outcome
-        affected |= persons
-    context = await rule_context(session, now) if affected else None
-    for person_id in sorted(affected):
-        person = await people.get(session, person_id)
-        if person is not None:
-            await recompute(session, person, now, context=context)
-    ordered = [outcomes[i] for i in sorted(outcomes)]
-    counts = {
-        r: sum(1 for o in ordered if o.result == r)
-        for r in ("accepted", "duplicate", "rejected", "ignored")
-    }
-    log.info("feed submission handled", extra={"source": source, **counts})
-    return IngestResult(ordered, failed_transaction=failed, bundle_type=submission.bundle_type)
+        records = []
+    return ParsedSubmission(submission.bundle_type, outcomes, records, failed)
+
+
+async def ingest_many(
+    session: AsyncSession,
+    tk: Toolkit,
+    submissions: list[tuple[Any, str]],
+    now: datetime,
+) -> list[IngestResult]:
+    """Several submissions (resource, source) applied as ONE batch: all their records stored
+    with set-based SQL, in order, and every affected person recomputed once. The same result
+    as :func:`ingest_submission` on each in turn (the Kafka consumer's path)."""
+    parsed = [parse_submission(tk, resource, now) for resource, _ in submissions]
+    items: list[Item] = []
+    owner: dict[int, tuple[int, int]] = {}
+    for n, (p, (_, source)) in enumerate(zip(parsed, submissions, strict=True)):
+        for index, record in p.records:
+            owner[len(items)] = (n, index)
+            items.append(Item(len(items), record, source))
+    stored, affected = await store_many(session, tk, items, now)
+    for position, outcome in stored.items():
+        n, index = owner[position]
+        parsed[n].outcomes[index] = replace(outcome, index=index)
+    if affected:
+        await recompute_many(session, affected, now, context=await rule_context(session, now))
+    return [p.result(source) for p, (_, source) in zip(parsed, submissions, strict=True)]
 
 
 def _values(
@@ -211,7 +275,13 @@ async def _store(
     ), affected
 
 
-def is_newer(parsed: ParsedRecord, stored: HealthRecord) -> bool:
+class StoredVersion(Protocol):
+    version_id: str | None
+    last_updated: datetime | None
+    resource: dict[str, Any]
+
+
+def is_newer(parsed: ParsedRecord, stored: StoredVersion | HealthRecord) -> bool:
     """Whether ``parsed`` supersedes the stored version of the same record."""
     pv, sv = parsed.version_id, stored.version_id
     if pv and sv and pv.isdigit() and sv.isdigit():
