@@ -5,7 +5,9 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-PROJECTS := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+# deploy/local/devsystems: the development civil registry, SMS and push gateways (never deployed).
+PROJECTS := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml)) \
+	deploy/local/devsystems
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PROJECTS)) requirements-dev.txt
 WITH_STACK := deploy/local/with-stack.sh
 PYTEST_ARGS ?=
@@ -41,15 +43,16 @@ test: venv browser
 
 ## lint: ruff and mypy, clean
 lint: venv
-	$(BIN)/ruff check shared services tests bench
-	$(BIN)/mypy $(addprefix -p ,$(notdir $(filter-out %.egg-info,$(wildcard shared/src/lindung_* services/*/src/lindung_*))))
+	$(BIN)/ruff check shared services tests bench deploy/local/devsystems
+	$(BIN)/mypy $(addprefix -p ,$(notdir $(filter-out %.egg-info,$(wildcard shared/src/lindung_* services/*/src/lindung_* deploy/local/devsystems/src/lindung_*))))
 
 format: venv
-	$(BIN)/ruff check --fix shared services tests bench
-	$(BIN)/ruff format shared services tests bench
+	$(BIN)/ruff check --fix shared services tests bench deploy/local/devsystems
+	$(BIN)/ruff format shared services tests bench deploy/local/devsystems
 
-## stack: start PostgreSQL and Kafka in the background (left running; `make stop` ends them)
-stack:
+## stack: start PostgreSQL, Kafka and the dev external systems in the background (left
+## running; `make stop` ends them)
+stack: venv
 	@deploy/local/stack.sh up
 
 bootstrap: venv stack

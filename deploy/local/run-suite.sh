@@ -40,6 +40,7 @@ echo
 echo "Lindung is starting:"
 printf '  %s\n' "${urls[@]}"
 echo "  the citizen app (PWA): http://127.0.0.1:${ports[citizen-app]}/"
+echo "  dev external systems (civil registry, SMS + push gateways): http://127.0.0.1:${LINDUNG_DEVSYSTEMS_PORT:-18081}"
 echo "  development tokens: .venv/bin/lindung token --role citizen --subject <person-id>"
 echo "  Ctrl-C stops everything."
 echo

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Local infrastructure for Lindung without Docker: PostgreSQL (Debian's server) and
-# Apache Kafka 4.1 (KRaft, single node, jars fetched from Maven Central).
+# Local infrastructure for Lindung without Docker: PostgreSQL (Debian's server),
+# Apache Kafka 4.1 (KRaft, single node, jars fetched from Maven Central) and the development
+# external systems (civil registry, SMS and push gateways: deploy/local/devsystems).
 #
 #   deploy/local/stack.sh up                 start what is missing, wait until ready, write .stack/env
-#   deploy/local/stack.sh down [postgres|kafka]...   stop (default: both)
+#   deploy/local/stack.sh down [postgres|kafka|devsystems]...   stop (default: all)
 #   deploy/local/stack.sh status             what runs where
 #   deploy/local/stack.sh logs               paths of the log files
 #
@@ -11,11 +12,15 @@
 #   LINDUNG_PG_PORT                 PostgreSQL port on 127.0.0.1            (default 55432)
 #   LINDUNG_KAFKA_PORT              Kafka PLAINTEXT listener on 127.0.0.1   (default 59092)
 #   LINDUNG_KAFKA_CONTROLLER_PORT   KRaft controller listener on 127.0.0.1  (default 59093)
+#   LINDUNG_DEVSYSTEMS_PORT         dev civil registry + SMS + push gateways (default 18081)
 #   LINDUNG_STACK_TIMEOUT           seconds to wait for readiness / stop    (default 120)
 #   LINDUNG_STACK_OWNER             if set, `up` appends the components it started to
 #                                   .stack/started-by-<owner> (see with-stack.sh)
 #   DATABASE_URL                    if set, `up` starts no PostgreSQL and writes this value to .stack/env
 #   KAFKA_BOOTSTRAP_SERVERS         if set, `up` starts no Kafka and writes this value to .stack/env
+#   LINDUNG_CIVIL_REGISTRY_URL, NOTIFIER_SMS_URL, NOTIFIER_PUSH_URL
+#                                   if all three are set, `up` starts no dev external systems;
+#                                   the ones set go to .stack/env as they are
 #
 # Every daemon gets stdin from /dev/null and writes only to log files, in its own session.
 set -euo pipefail
@@ -30,6 +35,7 @@ PG_PORT=${LINDUNG_PG_PORT:-55432}
 KAFKA_PORT=${LINDUNG_KAFKA_PORT:-59092}
 KAFKA_CONTROLLER_PORT=${LINDUNG_KAFKA_CONTROLLER_PORT:-59093}
 TIMEOUT=${LINDUNG_STACK_TIMEOUT:-120}
+DEV_PORT=${LINDUNG_DEVSYSTEMS_PORT:-18081}
 
 PG_DB_URL="postgresql://lindung:lindung@127.0.0.1:$PG_PORT/lindung"
 
@@ -47,6 +53,12 @@ KAFKA_SERVER_LOG="$KAFKA_LOGS/server.log"
 KAFKA_OUT_LOG="$KAFKA_LOGS/kafka.out"
 KAFKA_FORMAT_LOG="$KAFKA_LOGS/storage-format.log"
 MVN_LOG="$KAFKA_HOME/mvn.log"
+DEV_HOME="$STACK_DIR/devsystems"
+DEV_PID_FILE="$DEV_HOME/devsystems.pid"
+DEV_PORT_FILE="$DEV_HOME/port"
+DEV_LOG="$DEV_HOME/devsystems.log"
+DEV_PYTHON="$REPO_ROOT/.venv/bin/python"
+DEV_URL="http://127.0.0.1:$DEV_PORT"
 APT_LOG="$STACK_DIR/apt.log"
 
 STARTED=()
@@ -69,7 +81,7 @@ usage() {
     sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
-for _v in PG_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT TIMEOUT; do
+for _v in PG_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT DEV_PORT TIMEOUT; do
     [[ ${!_v} =~ ^[0-9]+$ ]] || die "$_v must be a number, got '${!_v}'"
 done
 
@@ -559,6 +571,104 @@ kafka_down() {
 }
 
 # ----------------------------------------------------------------------------------------------
+# Development external systems (civil registry, SMS gateway, push gateway): one Python process
+# ----------------------------------------------------------------------------------------------
+dev_wanted() { # unless all three external systems are given, the dev ones run
+    [[ -z ${LINDUNG_CIVIL_REGISTRY_URL:-} || -z ${NOTIFIER_SMS_URL:-} || -z ${NOTIFIER_PUSH_URL:-} ]]
+}
+
+dev_is_our_pid() { # dev_is_our_pid PID: a live `python -m lindung_devsystems` started in this clone?
+    local cmdline cwd
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    pid_alive "$1" || return 1
+    { cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline"); } 2>/dev/null || return 1
+    [[ $cmdline == *"-m lindung_devsystems"* ]] || return 1
+    cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) || return 1
+    [[ $cwd == "$REPO_ROOT" ]]
+}
+
+dev_find_pid() {
+    local pid
+    [[ -f $DEV_PID_FILE ]] || return 1
+    pid=$(cat "$DEV_PID_FILE" 2>/dev/null || true)
+    dev_is_our_pid "$pid" || return 1
+    echo "$pid"
+}
+
+dev_ready() { # a real HTTP request to the health route
+    python3 - "$1" <<'PY' 2>/dev/null
+import sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=2) as r:
+    sys.exit(0 if r.status == 200 else 1)
+PY
+}
+
+dev_up() {
+    mkdir -p "$DEV_HOME"
+    local pid port
+    if pid=$(dev_find_pid); then
+        port=$(cat "$DEV_PORT_FILE" 2>/dev/null || true)
+        if [[ $port != "$DEV_PORT" ]]; then
+            die "the dev external systems already run on port $port, not $DEV_PORT; run '$0 down devsystems' first"
+        fi
+        log "devsystems: already running (pid $pid, $DEV_URL)"
+        return 0
+    fi
+    rm -f "$DEV_PID_FILE"
+    [[ -x $DEV_PYTHON ]] || die "no $DEV_PYTHON: run 'make venv' first (the dev external systems are a Python package)"
+    "$DEV_PYTHON" -c 'import lindung_devsystems' 2>/dev/null ||
+        die "lindung_devsystems is not installed in .venv: run 'make venv'"
+    if port_listening "$DEV_PORT"; then
+        die "port $DEV_PORT is already in use by another process (not the dev external systems of this clone); set LINDUNG_DEVSYSTEMS_PORT or stop it"
+    fi
+    log "devsystems: starting on $DEV_URL (civil registry, SMS and push gateways; log: $DEV_LOG)"
+    record_started devsystems
+    echo "$DEV_PORT" >"$DEV_PORT_FILE"
+    echo "==== $(date -Is) starting lindung_devsystems on port $DEV_PORT" >>"$DEV_LOG"
+    # As for Kafka: a plain command after '&' (no subshell of ours lingers holding our output),
+    # its own session, the pid file is the process's own pid; it runs in the clone's root.
+    # shellcheck disable=SC2016
+    bash -c "$CLOSEFDS_SH" closefds setsid bash -c 'echo $$ >"$1"; cd "$2"; shift 2; exec "$@"' \
+        devsystems-launch "$DEV_PID_FILE" "$REPO_ROOT" env LINDUNG_DEVSYSTEMS_PORT="$DEV_PORT" \
+        "$DEV_PYTHON" -m lindung_devsystems </dev/null >>"$DEV_LOG" 2>&1 &
+    local deadline=$((SECONDS + TIMEOUT)) grace=$((SECONDS + 3))
+    until dev_ready "$DEV_PORT"; do
+        sleep 0.2
+        if ! pid=$(dev_find_pid) && ((SECONDS > grace)); then
+            tail_log "$DEV_LOG"
+            die "the dev external systems exited while starting; see $DEV_LOG"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail_log "$DEV_LOG"
+            die "the dev external systems did not answer on $DEV_URL within ${TIMEOUT}s; see $DEV_LOG"
+        fi
+    done
+    log "devsystems: ready (pid $(dev_find_pid || echo '?'), $DEV_URL)"
+}
+
+dev_down() {
+    local pid
+    if ! pid=$(dev_find_pid); then
+        rm -f "$DEV_PID_FILE"
+        log "devsystems: not running"
+        return 0
+    fi
+    log "devsystems: stopping (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 20))
+    while dev_is_our_pid "$pid"; do
+        if ((SECONDS >= deadline)); then
+            kill -KILL "$pid" 2>/dev/null || true
+            sleep 0.5
+            break
+        fi
+        sleep 0.1
+    done
+    rm -f "$DEV_PID_FILE"
+    log "devsystems: stopped"
+}
+
+# ----------------------------------------------------------------------------------------------
 # env file, commands
 # ----------------------------------------------------------------------------------------------
 write_env() {
@@ -567,6 +677,10 @@ write_env() {
         echo "# Written by deploy/local/stack.sh up. Use: . .stack/env"
         printf 'export DATABASE_URL=%q\n' "$db"
         printf 'export KAFKA_BOOTSTRAP_SERVERS=%q\n' "$kb"
+        printf 'export LINDUNG_CIVIL_REGISTRY_URL=%q\n' "${LINDUNG_CIVIL_REGISTRY_URL:-$DEV_URL/civil-registry}"
+        printf 'export NOTIFIER_SMS_URL=%q\n' "${NOTIFIER_SMS_URL:-$DEV_URL/v1/sms}"
+        printf 'export NOTIFIER_PUSH_URL=%q\n' "${NOTIFIER_PUSH_URL:-$DEV_URL/v1/messages:send}"
+        if dev_wanted; then printf 'export LINDUNG_DEVSYSTEMS_URL=%q\n' "$DEV_URL"; fi
     } >"$ENV_FILE.tmp"
     mv -f "$ENV_FILE.tmp" "$ENV_FILE"
 }
@@ -586,6 +700,11 @@ cmd_up() {
     # Kafka's JVM takes longest to come up: launch it first, bring PostgreSQL up meanwhile.
     if ((want_kafka)); then kafka_launch; fi
     if ((want_pg)); then pg_up; fi
+    if dev_wanted; then
+        dev_up
+    else
+        log "devsystems: LINDUNG_CIVIL_REGISTRY_URL, NOTIFIER_SMS_URL and NOTIFIER_PUSH_URL are set; starting none"
+    fi
     if ((want_kafka)); then kafka_wait; fi
     write_env
     if ((${#STARTED[@]})); then
@@ -597,18 +716,22 @@ cmd_up() {
 
 cmd_down() {
     local comps=("$@") c
-    ((${#comps[@]})) || comps=(kafka postgres)
+    ((${#comps[@]})) || comps=(devsystems kafka postgres)
     for c in "${comps[@]}"; do
         case $c in
-        postgres | kafka) ;;
-        *) die "unknown component '$c' (expected postgres or kafka)" ;;
+        postgres | kafka | devsystems) ;;
+        *) die "unknown component '$c' (expected postgres, kafka or devsystems)" ;;
         esac
     done
     lock
     # Kafka first: clients of both may still be draining.
-    for c in kafka postgres; do
+    for c in devsystems kafka postgres; do
         [[ " ${comps[*]} " == *" $c "* ]] || continue
-        if [[ $c == kafka ]]; then kafka_down; else pg_down; fi
+        case $c in
+        devsystems) dev_down ;;
+        kafka) kafka_down ;;
+        postgres) pg_down ;;
+        esac
     done
 }
 
@@ -632,6 +755,11 @@ cmd_status() {
     else
         echo "kafka:    stopped   data $KAFKA_DATA  log $KAFKA_SERVER_LOG"
     fi
+    if pid=$(dev_find_pid); then
+        echo "devsystems: running pid $pid  http://127.0.0.1:$(cat "$DEV_PORT_FILE" 2>/dev/null)  log $DEV_LOG"
+    else
+        echo "devsystems: stopped   log $DEV_LOG"
+    fi
     if [[ -f $ENV_FILE ]]; then
         echo "env:      $ENV_FILE"
         grep '^export ' "$ENV_FILE" | sed 's/^/          /'
@@ -649,6 +777,7 @@ cmd_logs() {
         kafka-jvm "$KAFKA_OUT_LOG" \
         kafka-format "$KAFKA_FORMAT_LOG" \
         maven "$MVN_LOG" \
+        devsystems "$DEV_LOG" \
         apt "$APT_LOG"
 }
 

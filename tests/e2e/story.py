@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 from lindung_shared.auth import TokenIssuer
 
+from tests.e2e.devsystems import DevSystems
+
 Narrate = Callable[[str], None]
 
 NIK_SYSTEM = "https://fhir.kemkes.go.id/id/nik"
@@ -48,6 +50,8 @@ class Urls:
 @dataclass
 class Person:
     name: str
+    full_name: str
+    female: bool
     nik: str
     birth_date: date
     phone: str
@@ -71,6 +75,7 @@ class Story:
     narrate: Narrate = print
     timeout: float = 90.0
     results: dict[str, Any] = field(default_factory=dict)
+    dev: DevSystems = field(default_factory=DevSystems)
 
     def __post_init__(self) -> None:
         self.run_id = uuid.uuid4().hex[:6]
@@ -114,11 +119,13 @@ class Story:
             await asyncio.sleep(0.5)
         raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
-    def _person(self, name: str, index: int, female: bool) -> Person:
+    def _person(self, name: str, surname: str, index: int, female: bool) -> Person:
         born = date(1985 + index, 1 + index, 10 + index)
         serial = int(self.run_id[:4], 16) % 9000 + 100 * index + 1
         return Person(
             name=name,
+            full_name=f"{name} {surname}",
+            female=female,
             nik=nik_for("3171", 1 + index, born, female, serial),
             birth_date=born,
             phone=f"+62812{int(self.run_id, 16) % 10**6:06d}{index:02d}",
@@ -190,27 +197,62 @@ class Story:
         )
 
     async def people(self) -> None:
-        self.narrate("Ayu, Budi, Citra, Dewi, Eko and Fajar register with their NIK and phone.")
-        self.ayu, self.budi = self._person("Ayu", 0, True), self._person("Budi", 1, False)
-        self.citra, self.dewi = self._person("Citra", 2, True), self._person("Dewi", 3, True)
-        self.eko, self.fajar = self._person("Eko", 4, False), self._person("Fajar", 5, False)
+        self.narrate(
+            "Ayu, Budi, Citra, Dewi, Eko and Fajar register with their NIK and phone, and "
+            "sign in with the code their phone receives by SMS."
+        )
+        self.ayu = self._person("Ayu", "Lestari", 0, True)
+        self.budi = self._person("Budi", "Santoso", 1, False)
+        self.citra = self._person("Citra", "Anggraini", 2, True)
+        self.dewi = self._person("Dewi", "Kusumawati", 3, True)
+        self.eko = self._person("Eko", "Prasetyo", 4, False)
+        self.fajar = self._person("Fajar", "Nugroho", 5, False)
         self.everyone = [self.ayu, self.budi, self.citra, self.dewi, self.eko, self.fajar]
         for p in self.everyone:
+            # The civil registry knows every resident; the development one is told of this
+            # run's fictitious people first (their NIKs are new on every run).
+            await self.dev.enrol(
+                self.http,
+                nik=p.nik,
+                full_name=p.full_name,
+                birth_date=p.birth_date,
+                sex="F" if p.female else "M",
+                regency_code=p.nik[:4],
+            )
             body = await self.call(
                 "POST",
                 f"{self.urls.health}/v1/people",
                 expect=(200, 201),
                 json={
                     "nik": p.nik,
-                    "name": p.name,
+                    "name": p.full_name,
                     "birth_date": p.birth_date.isoformat(),
                     "phone": p.phone,
                 },
             )
             p.person_id = body["person_id"]
-            # The app would sign in with a one-time code; the code goes out by SMS, so the
-            # story mints the same citizen token the sign-in would.
-            p.token = self.issuer.issue(subject=p.person_id, roles=["citizen"])
+        for p in self.everyone:
+            await self.sign_in(p)
+        self.narrate("  everyone signed in with the code sent to their phone.")
+
+    async def sign_in(self, p: Person) -> str:
+        """Ask for a sign-in code, read it from the SMS gateway, trade it for a token."""
+        seen = {m["id"] for m in await self.dev.sms_to(self.http, p.phone)}
+        issued = await self.call(
+            "POST",
+            f"{self.urls.health}/v1/auth/otp",
+            expect=202,
+            json={"phone": p.phone, "nik": p.nik},
+        )
+        code = await self.dev.next_code(self.http, p.phone, seen, timeout=self.timeout)
+        answer = await self.call(
+            "POST",
+            f"{self.urls.health}/v1/auth/token",
+            json={"request_id": issued["request_id"], "code": code},
+        )
+        assert answer["person_id"] == p.person_id, (p.name, answer)
+        p.token = answer["access_token"]
+        return p.token
 
     async def vaccinations(self) -> None:
         self.narrate("The national vaccination registry sends two doses for everyone but Citra.")

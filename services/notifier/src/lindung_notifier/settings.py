@@ -21,7 +21,7 @@ class Settings(ServiceSettings):
     default_timezone: str = "Asia/Jakarta"
 
     push_gateway_url: str = Field(
-        default="http://127.0.0.1:18080/v1/messages:send", alias="NOTIFIER_PUSH_URL"
+        default="http://127.0.0.1:18081/v1/messages:send", alias="NOTIFIER_PUSH_URL"
     )
     push_gateway_token: SecretStr = Field(
         default=SecretStr("dev-only-push-token"), alias="NOTIFIER_PUSH_TOKEN"
