@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # uv trusts the operating system's certificate store (where a site's own CA is installed).
 export UV_NATIVE_TLS := 1
 
-.PHONY: run test lint stop stack bootstrap venv bench demo clean format browser
+.PHONY: run test lint stop stack bootstrap venv bench demo clean format browser lighthouse
 
 $(BIN)/.installed: $(PYPROJECTS)
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH" >&2; exit 1; }
@@ -71,6 +71,12 @@ bench: venv
 ## demo: the whole story, narrated, against a running suite (`make run` in another terminal)
 demo: venv
 	@source deploy/local/activate.sh && python -m bench.demo $(DEMO_ARGS)
+
+## lighthouse: the citizen app's screenshots and Lighthouse scores (PWA, performance,
+## accessibility) in docs/citizen-app/, against a running suite (`make run` in another terminal);
+## installs npm's lighthouse@11 into .stack/lighthouse on first use
+lighthouse: venv browser
+	@source deploy/local/activate.sh && python -m bench.citizen_app $(LIGHTHOUSE_ARGS)
 
 clean: stop
 	rm -rf $(VENV) .stack

@@ -56,6 +56,10 @@ SERVICES: dict[str, tuple[str, int, int]] = {
     "notifier": ("lindung_notifier", 8004, 9104),
 }
 PROCESSES = ("api", "worker")
+#: Web faces: one API process each, no database and no worker (they call the services).
+WEB_APPS: dict[str, tuple[str, int]] = {
+    "citizen-app": ("lindung_citizen", 8006),
+}
 #: Where the image puts the helper scripts of deploy/docker/ (see the Dockerfile).
 IMAGE_HEALTHCHECK = "/usr/local/lib/lindung/healthcheck.py"
 IMAGE_WAIT_FOR_DATABASE = "/usr/local/lib/lindung/wait_for_database.py"
@@ -204,8 +208,10 @@ def test_compose_has_an_api_and_a_worker_per_service(compose: dict[str, Any]) ->
             assert command_module(services[name].get("command")) == (
                 f"{SERVICES[service][0]}.{process}"
             ), f"{name}: command must be python -m {SERVICES[service][0]}.{process}"
-    unknown = {n.rsplit("-", 1)[0] for n in services if n.endswith(("-api", "-worker"))} - set(
-        SERVICES
+    unknown = (
+        {n.rsplit("-", 1)[0] for n in services if n.endswith(("-api", "-worker"))}
+        - set(SERVICES)
+        - set(WEB_APPS)
     )
     assert not unknown, f"containers of unknown services: {unknown}"
     assert set(existing_services()) <= set(SERVICES), "a service directory the deploy files miss"
@@ -304,6 +310,31 @@ def test_compose_env_vars_are_settings_of_the_service(compose: dict[str, Any], n
     unknown = sorted(set(map(str.upper, env)) - known)
     assert not unknown, f"{name}: env vars no setting reads: {unknown}"
     assert env["LINDUNG_ENV"] == "development"
+
+
+@pytest.mark.parametrize("app", list(WEB_APPS))
+def test_compose_web_apps(compose: dict[str, Any], app: str) -> None:
+    package, port = WEB_APPS[app]
+    services = compose["services"]
+    container = services[f"{app}-api"]
+    assert command_module(container["command"]) == f"{package}.api"
+    require_module(f"{package}.api")
+    assert f"{port}:{port}" in [str(p) for p in container["ports"]]
+    assert container["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/readyz"
+    assert container["environment"]["HTTP_HOST"] == "0.0.0.0"
+    assert f"{app}-worker" not in services
+    settings = importlib.import_module(f"{package}.settings").Settings
+    assert settings.model_fields["http_port"].default == port
+    known = {(f.alias or name).upper() for name, f in settings.model_fields.items()} | set(
+        map(str.upper, settings.model_fields)
+    )
+    unknown = sorted(set(map(str.upper, container["environment"])) - known)
+    assert not unknown, f"{app}: env vars no setting reads: {unknown}"
+    # The services it calls are the compose containers, on their ports.
+    for variable, value in container["environment"].items():
+        if variable.startswith("CITIZEN_APP_") and variable.endswith("_URL"):
+            host, _, target = value.removeprefix("http://").partition(":")
+            assert host in services and f"{target}:{target}" in services[host]["ports"], variable
 
 
 def test_compose_development_keys_are_shared_and_read_only_for_services(

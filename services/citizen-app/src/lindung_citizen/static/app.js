@@ -24,8 +24,13 @@ const state = {
 
 // -- helpers -----------------------------------------------------------------------------
 
+// replaceChildren would insert "null" for an absent part: keep only the nodes.
+function fill(el, ...nodes) {
+  el.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
+}
+
 function show(...nodes) {
-  view.replaceChildren(...nodes);
+  fill(view, ...nodes);
   view.focus({ preventScroll: true });
 }
 
@@ -86,11 +91,11 @@ function renderTabs() {
     href: `#${path}`, class: here === path ? "tab active" : "tab",
     "aria-current": here === path ? "page" : undefined,
   }, label, extra);
-  tabs.replaceChildren(
+  fill(tabs,
     tab("/home", t("home")),
     tab("/scan", t("scan")),
     tab("/visits", t("visits")),
-    tab("/inbox", t("inbox"), unread ? h("span", { class: "badge", "aria-label": t("unread") }, String(unread)) : null),
+    tab("/inbox", t("inbox"), unread ? h("span", { class: "badge" }, String(unread), h("span", { class: "visually-hidden" }, ` ${t("unread")}`)) : null),
     tab("/more", t("more")),
   );
 }
@@ -298,7 +303,7 @@ async function scanned(qr) {
 async function queueOffline(scan) {
   await keepScan(scan);
   overlay.className = "overlay colour-offline";
-  overlay.replaceChildren(
+  fill(overlay,
     h("p", { class: "verdict" }, t("saved_offline")),
     h("p", {}, t("saved_offline_detail")),
     h("button", { type: "button", class: "light", onclick: () => { closeOverlay(); go("/visits"); } }, t("close")),
@@ -324,7 +329,7 @@ function showAnswer(answer) {
     } }, t("checkout")));
   }
   buttons.push(h("button", { type: "button", class: "light", onclick: () => { closeOverlay(); go("/home"); } }, t("close")));
-  overlay.replaceChildren(
+  fill(overlay,
     h("p", { class: "verdict" }, t(answer.outcome)),
     h("p", { class: "venue" }, answer.venue_name),
     h("p", { class: "colour" }, colourName(answer.colour)),
@@ -481,7 +486,7 @@ async function showCertificate(cert) {
     src: `/api/v1/people/me/certificates/${cert.id}/qr.svg`, alt: `EU DCC ${t(`cert_${cert.certificate_type}`)}`,
     class: "dcc", "data-hc1": cert.hc1,
   });
-  overlay.replaceChildren(
+  fill(overlay,
     img,
     h("p", {}, t(`cert_${cert.certificate_type}`), " · ", `${t("expires")} ${day(cert.expires_at)}`),
     h("p", { class: "muted" }, t("qr_hint")),

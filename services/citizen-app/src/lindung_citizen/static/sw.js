@@ -1,6 +1,6 @@
 // The service worker: the app shell is cached so the app opens and scans with no network;
 // /api calls always go to the network (personal data is never cached here).
-const VERSION = "lindung-shell-v1";
+const VERSION = "lindung-shell-v2";
 const SHELL = [
   "/", "/index.html", "/styles.css", "/app.js", "/api.js", "/dom.js", "/i18n.js",
   "/scanner.js", "/store.js", "/vendor/jsQR.js", "/manifest.webmanifest",
