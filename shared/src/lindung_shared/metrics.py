@@ -115,3 +115,15 @@ def install_metrics(app: FastAPI, service: str) -> None:
     @app.get("/metrics", include_in_schema=False)
     async def _metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+PURGED_ROWS = Counter(
+    "lindung_purged_rows_total",
+    "Rows of personal data deleted (or blanked) by a retention purge",
+    ["service", "data"],
+)
+PURGE_LAST_RUN = Gauge(
+    "lindung_purge_last_run_timestamp_seconds",
+    "When a retention purge last completed (alert when it falls behind)",
+    ["service", "data"],
+)

@@ -3,7 +3,8 @@
 Consumers (venues and QR codes, keys, statuses, zones, and the exposure matcher's cases), the
 outbox relay, and periodic jobs: the automatic check-out sweeper, offline visits held for a
 venue not known yet, coalesced occupancy and crowding events, daily partitions (created ahead,
-dropped after the retention), and the re-matching of late visits against known cases.
+dropped after the retention), the exposure ledger's purge (``retention.ledger``), and the
+re-matching of late visits against known cases.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from lindung_shared.retention import run_purges
 from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
 
 from lindung_checkin.checkins.pending import replay_pending, verify_held
@@ -19,6 +21,7 @@ from lindung_checkin.checkins.sweeper import sweep
 from lindung_checkin.consumers import build_consumers
 from lindung_checkin.exposure.consumer import build_exposure_tasks
 from lindung_checkin.occupancy.publisher import publish_once
+from lindung_checkin.retention.ledger import ledger_purge
 from lindung_checkin.retention.partitions import maintain
 from lindung_checkin.settings import Settings
 
@@ -41,6 +44,10 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
     async def partitions_job() -> None:
         await maintain(ctx.dsn, settings.retention_days, settings.partitions_ahead_days)
 
+    async def ledger_job() -> None:
+        purge = ledger_purge(datetime.now(UTC), settings.retention_days)
+        await run_purges(ctx.sessionmaker, settings.service_name, [purge])
+
     tasks: list[Task] = [
         c.run for c in build_consumers(ctx, settings, group_prefix=settings.consumer_group_prefix)
     ]
@@ -49,6 +56,7 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
         periodic("pending-offline", settings.sweep_interval_seconds, pending_job),
         periodic("occupancy", settings.occupancy_publish_interval_seconds, occupancy_job),
         periodic("partitions", settings.partition_job_interval_seconds, partitions_job),
+        periodic("exposure-ledger", settings.partition_job_interval_seconds, ledger_job),
     ]
     tasks += build_exposure_tasks(ctx)
     return tasks

@@ -40,3 +40,11 @@ class Settings(ServiceSettings):
     sweeper_batch_size: int = 500
     #: Feed messages polled from Kafka and applied as one batch (one transaction).
     feed_batch_size: int = Field(default=200, ge=1, le=5000, alias="HEALTH_FEED_BATCH_SIZE")
+
+    # Retention (docs/privacy.md; lindung_health.retention.purges says why each is enough).
+    sign_in_code_retention_hours: int = Field(default=6, ge=1)
+    exposure_retention_days: int = Field(default=35, ge=14)
+    status_history_retention_days: int = Field(default=35, ge=14)
+    test_retention_days: int = Field(default=180, ge=60)
+    retention_interval_seconds: float = 3600.0
+    retention_batch_size: int = 1000

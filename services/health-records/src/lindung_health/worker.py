@@ -2,7 +2,7 @@
 
 Runs the feed consumers (vaccinations and laboratory results), the exposure consumer, the
 status sweeper (statuses whose time has come: isolation ends, a test expires, a rule takes
-effect) and the outbox relay.
+effect), the retention purges (``retention.purges``) and the outbox relay.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from lindung_shared.kafka.consumer import EventConsumer
+from lindung_shared.retention import run_purges
 from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,6 +23,7 @@ from lindung_health.consumers import (
     FeedConsumer,
     exposure_handlers,
 )
+from lindung_health.retention.purges import purges
 from lindung_health.screening.service import sweep_due
 from lindung_health.settings import Settings
 from lindung_health.toolkit import Toolkit
@@ -72,7 +74,17 @@ def build(
         settings.sweeper_interval_seconds,
         lambda: sweep(ctx.sessionmaker, settings.sweeper_batch_size),
     )
-    return [feeds.run, exposures.run, sweeper]
+
+    async def retention_job() -> None:
+        await run_purges(
+            ctx.sessionmaker,
+            settings.service_name,
+            purges(settings, datetime.now(UTC)),
+            batch_size=settings.retention_batch_size,
+        )
+
+    retention = periodic("retention", settings.retention_interval_seconds, retention_job)
+    return [feeds.run, exposures.run, sweeper, retention]
 
 
 def main() -> None:

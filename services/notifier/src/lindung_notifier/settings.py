@@ -48,3 +48,11 @@ class Settings(ServiceSettings):
     breaker_cooldown_seconds: float = 30.0
 
     sse_heartbeat_seconds: float = 15.0
+
+    # Retention (docs/privacy.md; lindung_notifier.retention.purges says why).
+    sign_in_code_retention_hours: int = Field(default=6, ge=1)
+    notification_retention_days: int = Field(default=35, ge=14)
+    delivery_retention_days: int = Field(default=7, ge=1)
+    device_retention_days: int = Field(default=30, ge=1)
+    retention_interval_seconds: float = 3600.0
+    retention_batch_size: int = 1000

@@ -1,16 +1,20 @@
-"""The notifier's worker process: the event consumer and the delivery loop."""
+"""The notifier's worker process: the event consumer, the delivery loop and the retention
+purges (``retention.purges``)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import httpx
+from lindung_shared.retention import run_purges
 from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
 
 from lindung_notifier.consumers import build_consumer
 from lindung_notifier.delivery.channels import Channel, PushChannel, SmsChannel
 from lindung_notifier.delivery.worker import DeliveryWorker
+from lindung_notifier.retention.purges import purges
 from lindung_notifier.settings import Settings
 
 
@@ -36,9 +40,18 @@ def build(settings: Settings) -> Callable[[WorkerContext], Sequence[Task]]:
             await stop.wait()
             await client.aclose()
 
+        async def retention_job() -> None:
+            await run_purges(
+                ctx.sessionmaker,
+                settings.service_name,
+                purges(settings, datetime.now(UTC)),
+                batch_size=settings.retention_batch_size,
+            )
+
         return [
             consumer.run,
             periodic("deliveries", settings.delivery_interval_seconds, delivery.drain),
+            periodic("retention", settings.retention_interval_seconds, retention_job),
             close_client,
         ]
 

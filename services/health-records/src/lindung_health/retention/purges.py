@@ -1,0 +1,87 @@
+"""The retention purges of health-records.
+
+- **Sign-in codes**: hours. A code lives minutes; its row is kept a few hours for the rate
+  limit and for support, then deleted (``sign_in_code_retention_hours``).
+- **Exposures**: an exposure matters while the quarantine it justifies runs. It is deleted
+  once it is older than the longest quarantine any rule version could give it plus the
+  check-in look-back it came from (``exposure_retention_days``, default 35 = 14 + 21; never
+  less than the largest ``quarantine_days`` of any stored rule version), so no status that
+  still stands rests on a deleted exposure.
+- **Status history**: the same horizon as exposures (``status_history_retention_days``): the
+  current status stays in ``person_status``; the history only explains recent changes.
+- **Laboratory results** (and the cases they made): ``test_retention_days`` (default 180)
+  after the sample: the longest a result can count (isolation up to 60 days, a recovery
+  certificate 180 days). Vaccinations are kept while the person is registered: they are the
+  certificates' source, and the national registry holds them anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from lindung_shared.retention import Purge
+from sqlalchemy import text
+
+from lindung_health.settings import Settings
+
+_SIGN_IN_CODES = text(
+    """
+    DELETE FROM sign_in_codes WHERE id IN (
+        SELECT id FROM sign_in_codes WHERE created_at < :before
+        ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+    """
+)
+# Never sooner than the longest quarantine of any rule version (rules are data officers
+# publish; a longer quarantine published later keeps its exposures longer).
+_EXPOSURES = text(
+    """
+    DELETE FROM exposures WHERE id IN (
+        SELECT id FROM exposures
+        WHERE overlap_end < CAST(:now AS timestamptz) - make_interval(days => GREATEST(
+            :days,
+            COALESCE((SELECT max((parameters->>'quarantine_days')::int) FROM screening_rules), 0)
+        ))
+        ORDER BY overlap_end LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+    """
+)
+_STATUS_HISTORY = text(
+    """
+    DELETE FROM status_history WHERE id IN (
+        SELECT id FROM status_history WHERE changed_at < :before
+        ORDER BY changed_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+    """
+)
+# Cases go with the result that made them (ON DELETE CASCADE).
+_TEST_RESULTS = text(
+    """
+    DELETE FROM health_records WHERE id IN (
+        SELECT id FROM health_records
+        WHERE kind = 'test' AND coalesce(occurred_at, received_at) < :before
+        ORDER BY received_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+    """
+)
+
+
+def purges(settings: Settings, now: datetime) -> list[Purge]:
+    return [
+        Purge(
+            "sign_in_codes",
+            _SIGN_IN_CODES,
+            {"before": now - timedelta(hours=settings.sign_in_code_retention_hours)},
+        ),
+        Purge("exposures", _EXPOSURES, {"now": now, "days": settings.exposure_retention_days}),
+        Purge(
+            "status_history",
+            _STATUS_HISTORY,
+            {"before": now - timedelta(days=settings.status_history_retention_days)},
+        ),
+        Purge(
+            "test_results",
+            _TEST_RESULTS,
+            {"before": now - timedelta(days=settings.test_retention_days)},
+        ),
+    ]
