@@ -46,5 +46,6 @@ class Settings(ServiceSettings):
     exposure_retention_days: int = Field(default=35, ge=14)
     status_history_retention_days: int = Field(default=35, ge=14)
     test_retention_days: int = Field(default=180, ge=60)
+    certificate_retention_days: int = Field(default=30, ge=0)
     retention_interval_seconds: float = 3600.0
     retention_batch_size: int = 1000

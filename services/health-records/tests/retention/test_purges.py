@@ -79,6 +79,54 @@ async def _seed(sessionmaker, person_id: uuid.UUID) -> dict[str, dict[str, uuid.
                     "at": NOW - age,
                 },
             )
+        signer = uuid.uuid4()
+        await session.execute(
+            text(
+                "INSERT INTO dcc_signers (id, kid, country, origin, certificate_der, subject, "
+                "not_before, not_after, key_usage, added_by) VALUES (:id, :kid, 'XX', 'foreign', "
+                ":der, 'CN=test', :nb, :na, '[]', 'test')"
+            ),
+            {
+                "id": signer,
+                "kid": os.urandom(8),
+                "der": os.urandom(64),
+                "nb": NOW - timedelta(days=900),
+                "na": NOW + timedelta(days=900),
+            },
+        )
+        for label, age in (("old", timedelta(days=31)), ("new", timedelta(days=29))):
+            issued, attached = uuid.uuid4(), uuid.uuid4()
+            await session.execute(
+                text(
+                    "INSERT INTO dcc_issued (id, person_id, record_id, certificate_type, uvci, "
+                    "signer_id, fingerprint, hc1, issued_at, expires_at) VALUES (:id, :p, :r, "
+                    ":t, :u, :s, 'f', 'HC1:x', :at, :at)"
+                ),
+                {
+                    "id": issued,
+                    "p": person_id,
+                    "r": ids["test_results"]["new"],
+                    "t": "t" if label == "old" else "r",
+                    "u": str(issued),
+                    "s": signer,
+                    "at": NOW - age,
+                },
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO dcc_foreign (id, person_id, uvci, certificate_type, kid, hc1, "
+                    "dcc, expires_at) VALUES (:id, :p, :u, 'v', :kid, 'HC1:y', '{}', :at)"
+                ),
+                {
+                    "id": attached,
+                    "p": person_id,
+                    "u": str(attached),
+                    "kid": os.urandom(8),
+                    "at": NOW - age,
+                },
+            )
+            ids.setdefault("issued_certificates", {})[label] = issued
+            ids.setdefault("foreign_certificates", {})[label] = attached
     return ids
 
 
@@ -100,7 +148,11 @@ async def test_every_purge_deletes_what_is_past_its_time(settings, sessionmaker,
 
     assert set(done) == set(ids)
     for table, rows in ids.items():
-        table_name = "health_records" if table == "test_results" else table
+        table_name = {
+            "test_results": "health_records",
+            "issued_certificates": "dcc_issued",
+            "foreign_certificates": "dcc_foreign",
+        }.get(table, table)
         assert not await _exists(sessionmaker, table_name, rows["old"]), table
         assert await _exists(sessionmaker, table_name, rows["new"]), table
         assert done[table] >= 1

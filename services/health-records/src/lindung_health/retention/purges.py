@@ -13,6 +13,8 @@
   after the sample: the longest a result can count (isolation up to 60 days, a recovery
   certificate 180 days). Vaccinations are kept while the person is registered: they are the
   certificates' source, and the national registry holds them anyway.
+- **Certificates** issued or attached (EU DCC: name and birth date inside): 30 days after
+  they expired (``certificate_retention_days``), when nobody can use them any more.
 """
 
 from __future__ import annotations
@@ -65,6 +67,23 @@ _TEST_RESULTS = text(
     """
 )
 
+_ISSUED_CERTIFICATES = text(
+    """
+    DELETE FROM dcc_issued WHERE id IN (
+        SELECT id FROM dcc_issued WHERE expires_at < :before
+        ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+    """
+)
+_FOREIGN_CERTIFICATES = text(
+    """
+    DELETE FROM dcc_foreign WHERE id IN (
+        SELECT id FROM dcc_foreign WHERE expires_at < :before
+        ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+    """
+)
+
 
 def purges(settings: Settings, now: datetime) -> list[Purge]:
     return [
@@ -83,5 +102,15 @@ def purges(settings: Settings, now: datetime) -> list[Purge]:
             "test_results",
             _TEST_RESULTS,
             {"before": now - timedelta(days=settings.test_retention_days)},
+        ),
+        Purge(
+            "issued_certificates",
+            _ISSUED_CERTIFICATES,
+            {"before": now - timedelta(days=settings.certificate_retention_days)},
+        ),
+        Purge(
+            "foreign_certificates",
+            _FOREIGN_CERTIFICATES,
+            {"before": now - timedelta(days=settings.certificate_retention_days)},
         ),
     ]
