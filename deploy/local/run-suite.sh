@@ -15,15 +15,15 @@ trap 'rm -f "$procfile"' EXIT
 declare -A packages=(
   [venue-registry]=lindung_venues [checkin]=lindung_checkin
   [health-records]=lindung_health [notifier]=lindung_notifier
-  [citizen-app]=lindung_citizen
+  [portal]=lindung_portal [citizen-app]=lindung_citizen
 )
 declare -A ports=(
   [venue-registry]=${VENUE_REGISTRY_HTTP_PORT:-8001} [checkin]=${CHECKIN_HTTP_PORT:-8002}
   [health-records]=${HEALTH_RECORDS_HTTP_PORT:-8003} [notifier]=${NOTIFIER_HTTP_PORT:-8004}
-  [citizen-app]=${CITIZEN_APP_HTTP_PORT:-8006}
+  [portal]=${PORTAL_HTTP_PORT:-8005} [citizen-app]=${CITIZEN_APP_HTTP_PORT:-8006}
 )
 urls=()
-for service in venue-registry checkin health-records notifier citizen-app; do
+for service in venue-registry checkin health-records notifier portal citizen-app; do
   package="${packages[$service]}"
   if [[ ! -f "services/$service/src/$package/api.py" ]]; then
     echo "skipping $service: not built yet" >&2
@@ -39,6 +39,8 @@ done
 echo
 echo "Lindung is starting:"
 printf '  %s\n' "${urls[@]}"
+echo "  portal (venue managers, health offices): http://127.0.0.1:${ports[portal]}"
+echo "    an officer: .venv/bin/lindung-portal create-officer --email E --name N --regency 3171"
 echo "  the citizen app (PWA): http://127.0.0.1:${ports[citizen-app]}/"
 echo "  dev external systems (civil registry, SMS + push gateways): http://127.0.0.1:${LINDUNG_DEVSYSTEMS_PORT:-18081}"
 echo "  development tokens: .venv/bin/lindung token --role citizen --subject <person-id>"

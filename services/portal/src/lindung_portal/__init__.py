@@ -1,0 +1,1 @@
+"""Lindung portal: server-rendered pages for venue managers and regional health offices."""

@@ -1,0 +1,7 @@
+"""The health officer's pages (within their jurisdiction)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
