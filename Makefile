@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # uv trusts the operating system's certificate store (where a site's own CA is installed).
 export UV_NATIVE_TLS := 1
 
-.PHONY: run test lint stop stack bootstrap venv bench demo clean format browser lighthouse
+.PHONY: run test lint stop stack bootstrap venv bench demo clean format browser lighthouse chaos
 
 $(BIN)/.installed: $(PYPROJECTS)
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH" >&2; exit 1; }
@@ -40,6 +40,13 @@ browser:
 test: venv browser
 	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
 		pytest $(PYTEST_ARGS)'
+
+## chaos: the fault suite in full (tests/faults): brokers killed and restarted three times, a
+## private three-broker KRaft cluster, every API and worker instance killed -9, PostgreSQL
+## restarted, under load (its bounded part runs in `make test`)
+chaos: venv
+	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
+		LINDUNG_CHAOS_BROKER_RESTARTS=3 LINDUNG_CHAOS_FULL=1 pytest tests/faults $(PYTEST_ARGS)'
 
 ## lint: ruff and mypy, clean
 lint: venv

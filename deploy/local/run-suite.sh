@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The body of `make run` (called inside with-stack.sh, so the stack is up and .stack/env set):
 # create and migrate the databases, create the topics, then run every service's API and
-# worker as separate processes under one supervisor (honcho) with prefixed logs.
+# worker as separate processes under one supervisor (lindung_shared.supervisor) with prefixed
+# logs. A process that dies is restarted with backoff while the others keep serving.
 # Ctrl-C stops every process; with-stack.sh then stops the stack it started.
+#
+# Adding a process is one line: `proc NAME COMMAND...` below (the command is exec'd by sh).
+# LINDUNG_WORKER_INSTANCES=N (default 1) runs N instances of every worker in one consumer
+# group; instance i > 1 serves its metrics on the service's worker metrics port + 30*(i-1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck disable=SC1091
@@ -12,6 +17,13 @@ lindung bootstrap
 
 procfile="$(mktemp -t lindung-procfile.XXXXXX)"
 trap 'rm -f "$procfile"' EXIT
+proc() { # proc NAME COMMAND...: one supervised process
+  local name=$1
+  shift
+  echo "$name: exec $*" >>"$procfile"
+}
+instances=${LINDUNG_WORKER_INSTANCES:-1}
+[[ $instances =~ ^[1-9][0-9]*$ ]] || { echo "LINDUNG_WORKER_INSTANCES must be >= 1" >&2; exit 2; }
 declare -A packages=(
   [venue-registry]=lindung_venues [checkin]=lindung_checkin
   [health-records]=lindung_health [notifier]=lindung_notifier
@@ -22,6 +34,7 @@ declare -A ports=(
   [health-records]=${HEALTH_RECORDS_HTTP_PORT:-8003} [notifier]=${NOTIFIER_HTTP_PORT:-8004}
   [portal]=${PORTAL_HTTP_PORT:-8005} [citizen-app]=${CITIZEN_APP_HTTP_PORT:-8006}
 )
+declare -A metrics=([venue-registry]=9101 [checkin]=9102 [health-records]=9103 [notifier]=9104)
 urls=()
 for service in venue-registry checkin health-records notifier portal citizen-app; do
   package="${packages[$service]}"
@@ -29,9 +42,20 @@ for service in venue-registry checkin health-records notifier portal citizen-app
     echo "skipping $service: not built yet" >&2
     continue
   fi
-  echo "$service-api: exec python -m $package.api" >>"$procfile"
+  prefix=${service^^}
+  prefix=${prefix//-/_}
+  metrics_var=${prefix}_WORKER_METRICS_PORT
+  proc "$service-api" python -m "$package.api"
   if [[ -f "services/$service/src/$package/worker.py" ]]; then
-    echo "$service-worker: exec python -m $package.worker" >>"$procfile"
+    if ((instances == 1)); then
+      proc "$service-worker" python -m "$package.worker"
+    else
+      base=${!metrics_var:-${metrics[$service]}}
+      for ((i = 1; i <= instances; i++)); do
+        proc "$service-worker-$i" env "$metrics_var=$((base + 30 * (i - 1)))" \
+          python -m "$package.worker"
+      done
+    fi
   fi
   urls+=("$service  http://127.0.0.1:${ports[$service]}  (docs: /docs, health: /readyz)")
 done
@@ -44,6 +68,6 @@ echo "    an officer: .venv/bin/lindung-portal create-officer --email E --name N
 echo "  the citizen app (PWA): http://127.0.0.1:${ports[citizen-app]}/"
 echo "  dev external systems (civil registry, SMS + push gateways): http://127.0.0.1:${LINDUNG_DEVSYSTEMS_PORT:-18081}"
 echo "  development tokens: .venv/bin/lindung token --role citizen --subject <person-id>"
-echo "  Ctrl-C stops everything."
+echo "  a process that dies is restarted (backoff 1 s doubling to 30 s); Ctrl-C stops everything."
 echo
-exec honcho start --no-colour -f "$procfile"
+exec python -m lindung_shared.supervisor -f "$procfile"

@@ -1,6 +1,9 @@
 """Async SQLAlchemy helpers: engine, sessions, one transaction per request.
 
 Services ``flush()``; the caller (the request dependency or the consumer runner) commits.
+A request's transaction commits when its endpoint returns and *before* the response is sent
+(``scope="function"``): a 2xx is only ever the answer to a committed write, and a commit that
+fails becomes the error answer instead (a 503 when the database is unreachable).
 """
 
 from __future__ import annotations
@@ -48,10 +51,14 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the endpoint returns, rolled back on error."""
+    """One transaction per request: committed when the endpoint returns (before its response
+    is sent, see :data:`SessionDep`), rolled back on error."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session, session.begin():
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(request_session)]
+#: The request's session. ``scope="function"`` runs the commit as soon as the endpoint returns,
+#: before FastAPI sends the response; the default ("request") scope would commit after the
+#: response had gone out, acknowledging writes that a crash or a failed commit then lost.
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]

@@ -2,7 +2,11 @@
 
 Domain code raises :class:`Problem` (or a subclass carrying its own status); validation errors
 from FastAPI become a 422 problem listing each invalid field; anything unexpected becomes a
-500 problem without internals.
+500 problem without internals. An outage (the database or Kafka unreachable, a connection
+lost, the pool exhausted: :func:`lindung_shared.transient.is_transient`) is a 503 problem
+with ``Retry-After`` instead; those handlers sit inside Starlette's exception middleware, so
+the answer goes out on a connection that stays open (the catch-all 500 handler's
+middleware re-raises, and the server then drops the connection).
 """
 
 from __future__ import annotations
@@ -10,10 +14,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lindung_shared.transient import is_transient
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://lindung.dev/problems/"
@@ -102,6 +111,20 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     )
 
 
+#: Seconds a client is asked to wait when a dependency is unreachable.
+OUTAGE_RETRY_AFTER = 2
+
+#: The exception families an outage shows up as; each is checked with ``is_transient``.
+_OUTAGE_TYPES: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    KafkaError,
+)
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -139,15 +162,38 @@ def install_error_handlers(app: FastAPI) -> None:
             request,
         )
 
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):
+            # One line per failure type, rate-limited by the logging filter: an outage must
+            # not flood the logs (see lindung_shared.logging).
+            route = getattr(request.scope.get("route"), "path", "?")
+            log.warning(
+                "dependency unavailable on %s %s: %s", request.method, route, type(exc).__name__
+            )
+            return problem_response(
+                ServiceUnavailable(
+                    "A service this request needs is unavailable for a moment; retry shortly.",
+                    retry_after=OUTAGE_RETRY_AFTER,
+                    code="dependency-unavailable",
+                ),
+                request,
+            )
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(_internal_error(), request)
+
+    for exc_type in _OUTAGE_TYPES:
+        app.add_exception_handler(exc_type, _outage)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(
-            Problem(
-                "An unexpected error occurred; it has been logged.",
-                status=500,
-                code="internal-error",
-                title="Internal server error",
-            ),
-            request,
-        )
+        return problem_response(_internal_error(), request)
+
+
+def _internal_error() -> Problem:
+    return Problem(
+        "An unexpected error occurred; it has been logged.",
+        status=500,
+        code="internal-error",
+        title="Internal server error",
+    )

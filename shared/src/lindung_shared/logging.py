@@ -3,6 +3,11 @@
 Code logs ids (person id, venue id, visit id), never names, NIKs or phone numbers. The
 redacting filter below masks anything that still looks like a NIK (16 digits) or an E.164
 phone number, in case a message or an exception text carries one by accident.
+
+Under an outage the same line repeats thousands of times a second (every request, every
+retry, every reconnect of the Kafka client). :class:`RepeatCollapser` lets the first few of a
+kind through in each window and counts the rest; the next line of that kind that passes
+carries ``repeats_suppressed``, the count of those held back since the previous one.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import contextvars
 import logging
 import re
 import sys
+import threading
+import time
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -44,6 +51,42 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+class RepeatCollapser(logging.Filter):
+    """Rate-limits log lines of one kind (logger, level and message template, before its
+    arguments are filled in): at most ``burst`` per ``window`` seconds; the rest are dropped
+    and counted, and the count rides on the next line of that kind that passes."""
+
+    def __init__(self, burst: int = 5, window: float = 10.0, max_kinds: int = 2048) -> None:
+        super().__init__()
+        self.burst = burst
+        self.window = window
+        self.max_kinds = max_kinds
+        # kind -> [window start, passed in this window, suppressed since the last passed one]
+        self._kinds: dict[tuple[str, int, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = (record.name, record.levelno, str(record.msg))
+        now = time.monotonic()
+        with self._lock:
+            state = self._kinds.get(kind)
+            if state is None:
+                if len(self._kinds) >= self.max_kinds:
+                    self._kinds.clear()
+                self._kinds[kind] = [now, 1, 0]
+                return True
+            if now - state[0] >= self.window:
+                state[0], state[1] = now, 0
+            if state[1] >= self.burst:
+                state[2] += 1
+                return False
+            state[1] += 1
+            if state[2]:
+                record.repeats_suppressed = int(state[2])
+                state[2] = 0
+            return True
+
+
 class _RedactingJsonFormatter(JsonFormatter):
     def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
         return redact(str(super().formatException(ei)))
@@ -59,6 +102,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
     )
+    handler.addFilter(RepeatCollapser())
     handler.addFilter(_ContextFilter(service))
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -44,6 +44,23 @@ OUTBOX_PUBLISHED = Counter(
     "lindung_outbox_published_total", "Outbox events published to Kafka", ["service"]
 )
 OUTBOX_PENDING = Gauge("lindung_outbox_pending", "Outbox rows not yet published", ["service"])
+#: Alert on this: it grows while the relay cannot publish, whatever the reason
+#: (e.g. ``max(lindung_outbox_oldest_age_seconds) > 60`` for 2 minutes).
+OUTBOX_OLDEST_AGE = Gauge(
+    "lindung_outbox_oldest_age_seconds",
+    "Age of the oldest outbox row not yet published (0 when the outbox is empty)",
+    ["service"],
+)
+OUTBOX_SEND_FAILURES = Counter(
+    "lindung_outbox_send_failures_total",
+    "Failed attempts to publish an outbox batch (each one replaces the relay's producer)",
+    ["service", "error"],
+)
+OUTBOX_PARKED = Gauge(
+    "lindung_outbox_parked",
+    "Outbox rows set aside after failing alone while others went through (retried later)",
+    ["service"],
+)
 
 
 class RequestContextMiddleware:

@@ -88,7 +88,16 @@ async def run_worker(
                 await asyncio.wait_for(ctx.stop.wait(), timeout=2)
     tasks: list[Task] = list(build(ctx))
     if relay:
-        tasks.append(OutboxRelay(dsn=ctx.dsn, producer=producer, service=settings.service_name).run)
+        # The relay owns its producer, so that it can replace it after a fatal error
+        # without touching the one the consumers dead-letter with.
+        relay_task = OutboxRelay(
+            dsn=ctx.dsn,
+            service=settings.service_name,
+            producer_factory=lambda: create_producer(
+                settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-relay"
+            ),
+        )
+        tasks.append(relay_task.run)
     log.info("worker started", extra=settings_summary(settings))
     try:
         await asyncio.gather(*(task(ctx.stop) for task in tasks))

@@ -30,12 +30,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lindung_shared.events import DEAD_LETTER_TOPIC, Envelope, EventError
@@ -48,53 +46,18 @@ from lindung_shared.metrics import (
     DEAD_LETTERS,
     EVENTS_CONSUMED,
 )
+from lindung_shared.transient import RetryLater as RetryLater  # re-exported for handlers
+from lindung_shared.transient import is_transient
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
 
 
-class RetryLater(Exception):
-    """Raised by a handler when the event cannot be handled *yet* (retry the batch)."""
-
-
 class PermanentEventError(Exception):
     """Raised by a handler for an event that can never be handled (dead-letter it)."""
 
     reason = "handler-rejected"
-
-
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(
-        exc,
-        RetryLater
-        | OperationalError
-        | InterfaceError
-        | OSError
-        | TimeoutError
-        | KafkaConnectionError
-        | asyncpg.InterfaceError
-        | asyncpg.CannotConnectNowError
-        | asyncpg.ConnectionDoesNotExistError,
-    ):
-        return True
-    # Deadlocks, serialization failures and lock timeouts resolve by themselves on a retry:
-    # they must never dead-letter a good message.
-    if isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in _RETRYABLE_SQLSTATES:
-        return True
-    if (
-        isinstance(exc, DBAPIError)
-        and (getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None))
-        in _RETRYABLE_SQLSTATES
-    ):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    cause = exc.__cause__
-    return cause is not None and cause is not exc and is_transient(cause)
 
 
 @dataclass
