@@ -70,7 +70,9 @@ def _event(regency: str) -> object:
 
     return make_event(
         "zone.level_changed",
-        ZoneLevelChanged(regency_code=regency, level=2, colour="yellow", changed_at=datetime.now(UTC)),
+        ZoneLevelChanged(
+            regency_code=regency, level=2, colour="yellow", changed_at=datetime.now(UTC)
+        ),
     )
 
 

@@ -38,6 +38,7 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic] | None =
     catalogue's (a topic created before a retention change gets the new one); returns the
     names it created."""
     wanted = list(topics or TOPICS.values())
+    replicas = 1 if _single_broker(bootstrap_servers) else 3
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="lindung-admin")
     await admin.start()
     created: list[str] = []
@@ -51,8 +52,8 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic] | None =
                         NewTopic(
                             name=t.name,
                             num_partitions=t.partitions,
-                            replication_factor=1 if _single_broker(bootstrap_servers) else 3,
-                            topic_configs={"retention.ms": str(t.retention_hours * 3600_000)},
+                            replication_factor=replicas,
+                            topic_configs=_topic_configs(t, replicas),
                         )
                         for t in missing
                     ]
@@ -61,12 +62,11 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic] | None =
         present = [t for t in wanted if t.name in existing]
         if present:
             # Retention is a privacy promise (docs/privacy.md): applied to existing topics too.
+            # (AlterConfigs replaces a topic's whole set: min.insync.replicas goes along.)
             await admin.alter_configs(
                 [
                     ConfigResource(
-                        ConfigResourceType.TOPIC,
-                        t.name,
-                        configs={"retention.ms": str(t.retention_hours * 3600_000)},
+                        ConfigResourceType.TOPIC, t.name, configs=_topic_configs(t, replicas)
                     )
                     for t in present
                 ]
@@ -91,6 +91,15 @@ async def topic_retention_ms(bootstrap_servers: str, name: str) -> int:
     finally:
         await admin.close()
     raise LookupError(f"topic {name} has no retention.ms")
+
+
+def _topic_configs(topic: Topic, replicas: int) -> dict[str, str]:
+    configs = {"retention.ms": str(topic.retention_hours * 3600_000)}
+    if replicas >= 3:
+        # acks=all then waits for two of the three replicas: one broker may be down (or
+        # restarting) without stopping writes, and an acknowledged event is on two disks.
+        configs["min.insync.replicas"] = "2"
+    return configs
 
 
 def _single_broker(bootstrap_servers: str) -> bool:
