@@ -50,10 +50,14 @@ for service in venue-registry checkin health-records notifier portal citizen-app
     if ((instances == 1)); then
       proc "$service-worker" python -m "$package.worker"
     else
-      base=${!metrics_var:-${metrics[$service]}}
+      base=${!metrics_var:-${metrics[$service]:-}}
       for ((i = 1; i <= instances; i++)); do
-        proc "$service-worker-$i" env "$metrics_var=$((base + 30 * (i - 1)))" \
-          python -m "$package.worker"
+        if [[ -n $base ]]; then
+          proc "$service-worker-$i" env "$metrics_var=$((base + 30 * (i - 1)))" \
+            python -m "$package.worker"
+        else
+          proc "$service-worker-$i" python -m "$package.worker"
+        fi
       done
     fi
   fi
