@@ -12,6 +12,10 @@
 #   LINDUNG_PG_PORT                 PostgreSQL port on 127.0.0.1            (default 55432)
 #   LINDUNG_KAFKA_PORT              Kafka PLAINTEXT listener on 127.0.0.1   (default 59092)
 #   LINDUNG_KAFKA_CONTROLLER_PORT   KRaft controller listener on 127.0.0.1  (default 59093)
+#   LINDUNG_KAFKA_BROKERS           1 (default) or 3: a three-node KRaft cluster (each node broker
+#                                   and controller; node i listens on the ports above + 2*(i-1);
+#                                   replication factor 3, min.insync.replicas 2), data in
+#                                   .stack/kafka/node-<i>
 #   LINDUNG_DEVSYSTEMS_PORT         dev civil registry + SMS + push gateways (default 18081)
 #   LINDUNG_STACK_TIMEOUT           seconds to wait for readiness / stop    (default 120)
 #   LINDUNG_STACK_OWNER             if set, `up` appends the components it started to
@@ -35,6 +39,9 @@ PG_PORT=${LINDUNG_PG_PORT:-55432}
 KAFKA_PORT=${LINDUNG_KAFKA_PORT:-59092}
 KAFKA_CONTROLLER_PORT=${LINDUNG_KAFKA_CONTROLLER_PORT:-59093}
 TIMEOUT=${LINDUNG_STACK_TIMEOUT:-120}
+KAFKA_BROKERS=${LINDUNG_KAFKA_BROKERS:-1}
+KAFKA_BASE_PORT=$KAFKA_PORT
+KAFKA_BASE_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT
 DEV_PORT=${LINDUNG_DEVSYSTEMS_PORT:-18081}
 
 PG_DB_URL="postgresql://lindung:lindung@127.0.0.1:$PG_PORT/lindung"
@@ -84,6 +91,42 @@ usage() {
 for _v in PG_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT DEV_PORT TIMEOUT; do
     [[ ${!_v} =~ ^[0-9]+$ ]] || die "$_v must be a number, got '${!_v}'"
 done
+[[ $KAFKA_BROKERS == 1 || $KAFKA_BROKERS == 3 ]] || die "LINDUNG_KAFKA_BROKERS must be 1 or 3, got '$KAFKA_BROKERS'"
+
+kafka_node() { # kafka_node I: point the KAFKA_* paths and ports at node I of the cluster
+    local i=$1
+    if ((KAFKA_BROKERS == 1)); then
+        KAFKA_NODE_HOME=$KAFKA_HOME
+    else
+        KAFKA_NODE_HOME="$KAFKA_HOME/node-$i"
+    fi
+    KAFKA_NODE_ID=$i
+    KAFKA_PORT=$((KAFKA_BASE_PORT + 2 * (i - 1)))
+    KAFKA_CONTROLLER_PORT=$((KAFKA_BASE_CONTROLLER_PORT + 2 * (i - 1)))
+    KAFKA_DATA="$KAFKA_NODE_HOME/data"
+    KAFKA_LOGS="$KAFKA_NODE_HOME/logs"
+    KAFKA_PROPS="$KAFKA_NODE_HOME/server.properties"
+    KAFKA_PID_FILE="$KAFKA_NODE_HOME/kafka.pid"
+    KAFKA_SERVER_LOG="$KAFKA_LOGS/server.log"
+    KAFKA_OUT_LOG="$KAFKA_LOGS/kafka.out"
+    KAFKA_FORMAT_LOG="$KAFKA_LOGS/storage-format.log"
+}
+
+kafka_each() { # kafka_each FUNCTION: run it for every node of the cluster
+    local i
+    for ((i = 1; i <= KAFKA_BROKERS; i++)); do
+        kafka_node "$i"
+        "$1"
+    done
+}
+
+kafka_bootstrap() { # every node's broker address, comma-separated
+    local i out=()
+    for ((i = 1; i <= KAFKA_BROKERS; i++)); do out+=("127.0.0.1:$((KAFKA_BASE_PORT + 2 * (i - 1)))"); done
+    local IFS=,
+    echo "${out[*]}"
+}
+kafka_node 1
 
 is_root() { [[ $EUID -eq 0 ]]; }
 
@@ -423,10 +466,29 @@ kafka_ready() { # one real Metadata request; succeeds once the broker is unfence
     fi
 }
 
-kafka_render_props() { # kafka_render_props OUT
+kafka_render_props() { # kafka_render_props OUT (for the current kafka_node)
+    local cluster=()
+    if ((KAFKA_BROKERS > 1)); then
+        local i voters=()
+        for ((i = 1; i <= KAFKA_BROKERS; i++)); do
+            voters+=("$i@127.0.0.1:$((KAFKA_BASE_CONTROLLER_PORT + 2 * (i - 1)))")
+        done
+        local IFS=,
+        cluster=(
+            -e "s|^node.id=.*|node.id=$KAFKA_NODE_ID|"
+            -e "s|^controller.quorum.voters=.*|controller.quorum.voters=${voters[*]}|"
+            -e "s|^\(.*replication.factor\)=1$|\1=3|"
+            -e "s|^\(.*min.isr\)=1$|\1=2|"
+            -e "s|^min.insync.replicas=1$|min.insync.replicas=2|"
+            # Nodes start one after the other (and slowly on a busy laptop): a broker waits
+            # for the quorum of controllers up to 10 minutes instead of giving up after one.
+            -e "\$a initial.broker.registration.timeout.ms=600000"
+        )
+    fi
     sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
         -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
         -e "s|@LOG_DIRS@|$KAFKA_DATA|g" \
+        "${cluster[@]}" \
         "$KAFKA_TEMPLATE_DIR/server.properties" >"$1"
 }
 
@@ -672,7 +734,7 @@ dev_down() {
 # env file, commands
 # ----------------------------------------------------------------------------------------------
 write_env() {
-    local db=${DATABASE_URL:-$PG_DB_URL} kb=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}
+    local db=${DATABASE_URL:-$PG_DB_URL} kb=${KAFKA_BOOTSTRAP_SERVERS:-$(kafka_bootstrap)}
     {
         echo "# Written by deploy/local/stack.sh up. Use: . .stack/env"
         printf 'export DATABASE_URL=%q\n' "$db"
@@ -698,14 +760,14 @@ cmd_up() {
         log "kafka: KAFKA_BOOTSTRAP_SERVERS is set in the environment; starting none (unset it to use the local one)"
     fi
     # Kafka's JVM takes longest to come up: launch it first, bring PostgreSQL up meanwhile.
-    if ((want_kafka)); then kafka_launch; fi
+    if ((want_kafka)); then kafka_each kafka_launch; fi
     if ((want_pg)); then pg_up; fi
     if dev_wanted; then
         dev_up
     else
         log "devsystems: LINDUNG_CIVIL_REGISTRY_URL, NOTIFIER_SMS_URL and NOTIFIER_PUSH_URL are set; starting none"
     fi
-    if ((want_kafka)); then kafka_wait; fi
+    if ((want_kafka)); then kafka_each kafka_wait; fi
     write_env
     if ((${#STARTED[@]})); then
         log "started: ${STARTED[*]}; env written to $ENV_FILE"
@@ -729,10 +791,23 @@ cmd_down() {
         [[ " ${comps[*]} " == *" $c "* ]] || continue
         case $c in
         devsystems) dev_down ;;
-        kafka) kafka_down ;;
+        kafka) kafka_each kafka_down ;;
         postgres) pg_down ;;
         esac
     done
+}
+
+kafka_status() {
+    local pid name=kafka
+    ((KAFKA_BROKERS == 1)) || name="kafka-$KAFKA_NODE_ID"
+    if pid=$(kafka_find_pid); then
+        local ready="not answering yet"
+        kafka_ready && ready="ready"
+        printf '%-9s running   pid %s  127.0.0.1:%s (controller 127.0.0.1:%s)  %s  data %s  log %s\n' \
+            "$name:" "$pid" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$ready" "$KAFKA_DATA" "$KAFKA_SERVER_LOG"
+    else
+        printf '%-9s stopped   data %s  log %s\n' "$name:" "$KAFKA_DATA" "$KAFKA_SERVER_LOG"
+    fi
 }
 
 cmd_status() {
@@ -748,13 +823,7 @@ cmd_status() {
             echo "postgres: stopped   data $PG_DATA  log $PG_LOG"
         fi
     fi
-    if pid=$(kafka_find_pid); then
-        local ready="not answering yet"
-        kafka_ready && ready="ready"
-        echo "kafka:    running   pid $pid  127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT)  $ready  data $KAFKA_DATA  log $KAFKA_SERVER_LOG"
-    else
-        echo "kafka:    stopped   data $KAFKA_DATA  log $KAFKA_SERVER_LOG"
-    fi
+    kafka_each kafka_status
     if pid=$(dev_find_pid); then
         echo "devsystems: running pid $pid  http://127.0.0.1:$(cat "$DEV_PORT_FILE" 2>/dev/null)  log $DEV_LOG"
     else
