@@ -236,6 +236,7 @@ def new_person(suite: Suite, name: str, index: int, vaccinated: bool = True) -> 
     born = date(1980 + index % 20, 1 + index % 12, 1 + index % 28)
     nik = _nik(index, born)
     phone = f"+62813{uuid.uuid4().int % 10**8:08d}"
+    enrol(nik, name, born)
     body = call(
         "POST",
         f"{suite.health}/v1/people",
@@ -329,3 +330,39 @@ def y4m_from_png(png: bytes, width: int = 960, height: int = 720, frames: int = 
     )
     header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
     return header + frame * frames
+
+
+def sms_to(phone: str) -> list[dict[str, Any]]:
+    """The messages the development SMS gateway (deploy/local/devsystems, started with the
+    stack; its address in .stack/env) received for ``phone``, newest first."""
+    url = os.environ.get("LINDUNG_DEVSYSTEMS_URL", "http://127.0.0.1:18081")
+    token = os.environ.get("NOTIFIER_SMS_TOKEN", "dev-only-sms-token")
+    answer = call(
+        "GET",
+        f"{url}/v1/sms/messages",
+        params={"to": phone},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    items: list[dict[str, Any]] = answer["items"]
+    return items
+
+
+def enrol(nik: str, full_name: str, birth_date: date) -> None:
+    """Tell the development civil registry of a fictitious resident (idempotent), so that a
+    registration checked against the registry finds them."""
+    url = os.environ.get("LINDUNG_DEVSYSTEMS_URL", "http://127.0.0.1:18081")
+    token = os.environ.get("LINDUNG_CIVIL_REGISTRY_TOKEN", "dev-only-civil-registry-token")
+    call(
+        "POST",
+        f"{url}/civil-registry/v1/dev/residents",
+        (200, 201),
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "nik": nik,
+            "full_name": full_name,
+            "birth_date": birth_date.isoformat(),
+            "sex": "F" if int(nik[6:8]) > 40 else "M",
+            "birth_place": "Jakarta",
+            "regency_code": nik[:4],
+        },
+    )

@@ -11,7 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -23,10 +23,12 @@ from .conftest import (
     Suite,
     Venue,
     call,
+    enrol,
     new_person,
     new_venue,
     pcr,
     poster_png,
+    sms_to,
     until,
     y4m_from_png,
 )
@@ -262,7 +264,7 @@ def test_certificate_qr_verifies(browser: Browser, suite: Suite, probe: Venue) -
     context.close()
 
 
-def test_language_switch_and_registration(browser: Browser, suite: Suite) -> None:
+def test_registration_and_sign_in_with_the_sms_code(browser: Browser, suite: Suite) -> None:
     context = browser.new_context(base_url=suite.app)
     page = context.new_page()
     page.goto("/#/register")
@@ -272,6 +274,7 @@ def test_language_switch_and_registration(browser: Browser, suite: Suite) -> Non
     born = "1991-03-12"
     nik = f"317101120391{uuid.uuid4().int % 9000 + 1:04d}"
     phone = f"+62815{uuid.uuid4().int % 10**8:08d}"
+    enrol(nik, "Fajar Nugroho", date(1991, 3, 12))
     page.get_by_label("NIK").fill(nik)
     page.get_by_label("Full name").fill("Fajar Nugroho")
     page.get_by_label("Birth date").fill(born)
@@ -285,14 +288,46 @@ def test_language_switch_and_registration(browser: Browser, suite: Suite) -> Non
         timeout=30,
     )
     assert again.status_code == 200 and again.json()["created"] is False
-    # The code request goes through; the code field appears.
+    person_id = again.json()["person_id"]
+    # The code goes health-records -> Kafka -> notifier -> the development SMS gateway, as in
+    # production; the test reads it from the gateway's sink.
+    seen = {m["id"] for m in sms_to(phone)}
     page.get_by_role("button", name="Send SMS code").click()
     expect(page.get_by_text("Code sent by SMS.")).to_be_visible()
     expect(page.get_by_label("Code from the SMS")).to_be_visible()
+    code = until(
+        "the sign-in code to reach the SMS gateway",
+        lambda: next(
+            (
+                found.group(1)
+                for m in sms_to(phone)
+                if m["id"] not in seen and (found := re.search(r"\b(\d{6})\b", m["text"]))
+            ),
+            None,
+        ),
+    )
     # A wrong code is refused with the service's own explanation, and no session is set.
-    page.get_by_label("Code from the SMS").fill("000000")
+    page.get_by_label("Code from the SMS").fill("000000" if code != "000000" else "111111")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator(".error")).to_be_visible()
+    assert not [c for c in context.cookies() if c["name"] == "lindung_session"]
+    page.get_by_label("Code from the SMS").fill(code)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("My status")
+    expect(page.locator(".status")).to_have_attribute("data-colour", re.compile("red|green"))
+    (session,) = [c for c in context.cookies() if c["name"] == "lindung_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/api"
+    assert page.evaluate("document.cookie").find("lindung_session") == -1
+    status = call(
+        "GET",
+        f"{suite.health}/v1/people/me/status",
+        headers={"Authorization": f"Bearer {session['value']}"},
+    )
+    assert status["person_id"] == person_id
+    # Signing out forgets the cookie.
+    page.get_by_role("link", name="More").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("h1")).to_have_text("Sign in")
     assert not [c for c in context.cookies() if c["name"] == "lindung_session"]
     context.close()
 
