@@ -189,3 +189,92 @@ def _sign_in(page: Any, email: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("main button[type=submit]")
     arrive(page, r"/regencies")
+
+
+@pytest.fixture(scope="module")
+def officer_page(browser: Any, suite: SuiteUrls) -> Any:
+    context = browser.new_context(
+        base_url=suite.portal, viewport={"width": 1100, "height": 900}, locale="id-ID"
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def test_an_officer_raises_the_regency_to_level_4_and_the_capacity_falls(
+    officer_page: Any, world: dict[str, Any], loop_thread: LoopThread, suite: SuiteUrls
+) -> None:
+    story: Story = world["story"]
+    # The tourism rule allows a quarter of capacity at level 4 (set as a national officer).
+    loop_thread.run(
+        story.call(
+            "PUT",
+            f"{suite.registry}/v1/capacity-rules/tourism",
+            headers=story.officer,
+            json={"level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
+        )
+    )
+    world["officer"] = f"officer-{world['run']}@example.id"
+    _officer(world["officer"], "--regency", REGENCY)
+    page = officer_page
+    _sign_in(page, world["officer"])
+    page.click(f"a[href='/regencies/{REGENCY}']")
+    arrive(page, rf"/regencies/{REGENCY}$")
+    row = page.locator("#venues tr", has_text=world["venue_name"])
+    assert row.locator(".effective-capacity").inner_text().startswith("40 /")
+    assert_accessible(page)
+    page.select_option("#level", "1")
+    page.click("main form[action$='/level'] button[type=submit]")
+    arrive(page, rf"/regencies/{REGENCY}$")
+    page.select_option("#level", "4")
+    page.fill("#note", "PPKM level 4 (uji portal)")
+    page.click("main form[action$='/level'] button[type=submit]")
+    arrive(page, rf"/regencies/{REGENCY}$")
+    assert page.locator("#zone-level").inner_text() == "4"
+    assert "uji portal" in page.locator("table").first.inner_text()
+    row = page.locator("#venues tr", has_text=world["venue_name"])
+    assert row.locator(".effective-capacity").inner_text().startswith("10 /")
+    assert_accessible(page)
+    screenshot(page, "regency")
+    page.click(f"text={world['venue_name']}")
+    arrive(page, r"/officer/venues/")
+    world["officer_venue_url"] = page.url
+    assert page.locator("#effective-capacity").inner_text() == "10"
+
+
+def test_the_manager_sees_the_new_capacity_and_the_level_change_live(
+    manager_page: Any, world: dict[str, Any]
+) -> None:
+    page = manager_page
+    page.wait_for_function(
+        "() => document.getElementById('effective-capacity').textContent === '10'", timeout=LIVE
+    )
+    assert page.locator("#level").inner_text() == "4"
+
+
+def test_an_officer_of_another_regency_cannot_see_the_venue(
+    browser: Any, world: dict[str, Any], suite: SuiteUrls
+) -> None:
+    email = f"other-{world['run']}@example.id"
+    _officer(email, "--regency", OTHER_REGENCY)
+    context = browser.new_context(base_url=suite.portal, locale="en-GB")
+    page = context.new_page()
+    try:
+        _sign_in(page, email)
+        assert page.locator("html").get_attribute("lang") == "en"
+        answer = page.goto(world["officer_venue_url"])
+        assert answer.status == 404
+        assert world["venue_name"] not in page.content()
+        assert page.goto(f"/regencies/{REGENCY}").status == 404
+        page.goto(f"/regencies/{OTHER_REGENCY}")
+        assert world["venue_name"] not in page.content()
+        assert_accessible(page)
+        screenshot(page, "regency-other-en")
+        page.goto("/lookup")
+        assert_accessible(page)
+        screenshot(page, "lookup-en")
+        page.goto("/rules")
+        assert_accessible(page)
+    finally:
+        context.close()

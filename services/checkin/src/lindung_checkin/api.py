@@ -12,6 +12,7 @@ from lindung_checkin.database import create_pool
 from lindung_checkin.exposure.endpoints import router as exposure_router
 from lindung_checkin.settings import Settings
 from lindung_checkin.trust.cache import QrKeyCache, RuleVersionCache
+from lindung_checkin.venues.endpoints import regency_router
 from lindung_checkin.venues.endpoints import router as venues_router
 from lindung_checkin.visits.endpoints import router as visits_router
 
@@ -51,7 +52,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             "the door, capacity enforced exactly, the visit recorded before the answer. "
             "Check-out, offline batches, visit history, occupancy and statistics for managers."
         ),
-        routers=[checkins_router, visits_router, venues_router, exposure_router],
+        routers=[checkins_router, visits_router, venues_router, regency_router, exposure_router],
         on_startup=[_open_door],
         on_shutdown=[_close_door],
         openapi_tags=[

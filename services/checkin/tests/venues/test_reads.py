@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from lindung_shared.testing import bearer
@@ -81,3 +82,46 @@ async def test_own_history_is_paginated_and_private(
     assert stranger["items"] == []
     bad = await client.get("/v1/visits?cursor=nonsense", headers=green_citizen.headers)
     assert bad.status_code == 422
+
+
+async def test_stats_carry_the_day_by_hour(
+    client, db_settings, signer, make_venue, citizen_factory, set_colour
+):
+    venue = await make_venue(capacity=5)
+    for colour in ("green", "black"):
+        citizen = citizen_factory()
+        await set_colour(citizen.person_id, colour)
+        await _enter(client, signer, venue, citizen)
+    manager = bearer(db_settings, "venue_manager", venue.manager_id)
+    stats = (await client.get(f"/v1/venues/{venue.venue_id}/stats", headers=manager)).json()
+    assert len(stats["admitted_by_hour"]) == 24 and len(stats["refused_by_hour"]) == 24
+    assert sum(stats["admitted_by_hour"]) == 1 and sum(stats["refused_by_hour"]) == 1
+    assert stats["admitted_by_hour"].index(1) == stats["refused_by_hour"].index(1)
+
+
+async def test_regency_summary_for_officers(
+    client, db_settings, signer, make_venue, citizen_factory, set_colour
+):
+    regency = f"{uuid.uuid4().int % 9000 + 1000}"
+    busy = await make_venue(regency_code=regency, name="A busy place", capacity=10)
+    await make_venue(regency_code=regency, name="B quiet place")
+    await make_venue()  # elsewhere
+    for colour in ("green", "green", "yellow"):
+        citizen = citizen_factory()
+        await set_colour(citizen.person_id, colour)
+        await _enter(client, signer, busy, citizen)
+    officer = bearer(db_settings, "health_officer", "officer-1")
+    answer = await client.get(f"/v1/regencies/{regency}/summary", headers=officer)
+    assert answer.status_code == 200, answer.text
+    summary = answer.json()
+    assert [v["name"] for v in summary["venues"]] == ["A busy place", "B quiet place"]
+    assert summary["venues"][0]["present"] == 3 and summary["venues"][0]["visits"] == 3
+    assert summary["visits"] == 3 and summary["green_share"] == 2 / 3
+    assert summary["case_visits"] == 0 and summary["contacts_notified"] == 0
+    manager = bearer(db_settings, "venue_manager", busy.manager_id)
+    assert (
+        await client.get(f"/v1/regencies/{regency}/summary", headers=manager)
+    ).status_code == 403
+    assert (
+        await client.get("/v1/regencies/31x1/summary", headers=officer)
+    ).status_code == 422

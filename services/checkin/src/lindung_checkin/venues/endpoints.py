@@ -6,14 +6,15 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from lindung_shared.auth import Principal, Role, require_roles
+from fastapi import APIRouter, Depends, Path, Query, Request
+from lindung_shared.auth import HealthOfficerDep, Principal, Role, require_roles
 from lindung_shared.db import SessionDep
 
 from lindung_checkin.venues import service
-from lindung_checkin.venues.schemas import VenueOccupancy, VenueStats
+from lindung_checkin.venues.schemas import RegencySummary, VenueOccupancy, VenueStats
 
 router = APIRouter(prefix="/v1/venues", tags=["venues"])
+regency_router = APIRouter(prefix="/v1/regencies", tags=["venues"])
 
 ManagerOrOfficer = Annotated[
     Principal, Depends(require_roles(Role.VENUE_MANAGER, Role.HEALTH_OFFICER))
@@ -53,3 +54,19 @@ async def get_stats(
     ] = None,
 ) -> VenueStats:
     return await service.stats(session, venue_id, principal, day)
+
+
+@regency_router.get(
+    "/{regency_code}/summary",
+    summary="A regency's venues: people inside, case visits, contacts and visits (officers)",
+    response_model=RegencySummary,
+    responses={403: {"description": "not a health officer"}},
+)
+async def get_regency_summary(
+    regency_code: Annotated[str, Path(pattern=r"^\d{4}$")],
+    _: HealthOfficerDep,
+    session: SessionDep,
+    days: Annotated[int, Query(ge=1, le=21)] = 14,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> RegencySummary:
+    return await service.regency_summary(session, regency_code, days, limit)

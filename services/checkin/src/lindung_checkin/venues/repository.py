@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -37,6 +37,47 @@ _REFUSED = text(
     GROUP BY colour, reason
     """
 )
+_HOURLY = text(
+    """
+    SELECT 'admitted' AS kind, extract(hour FROM checked_in_at AT TIME ZONE :tz)::int AS hour,
+           count(*) AS n
+    FROM visits
+    WHERE venue_id = :venue_id AND counted
+      AND checked_in_at >= (CAST(:day AS date)::timestamp AT TIME ZONE :tz)
+      AND checked_in_at < ((CAST(:day AS date) + 1)::timestamp AT TIME ZONE :tz)
+    GROUP BY 2
+    UNION ALL
+    SELECT 'refused', extract(hour FROM attempted_at AT TIME ZONE :tz)::int, count(*)
+    FROM refused_attempts
+    WHERE venue_id = :venue_id
+      AND attempted_at >= (CAST(:day AS date)::timestamp AT TIME ZONE :tz)
+      AND attempted_at < ((CAST(:day AS date) + 1)::timestamp AT TIME ZONE :tz)
+    GROUP BY 2
+    """
+)
+#: Per venue of a regency (the check-in service's copy of the venues): case visits and
+#: close contacts reported in the window, and visits admitted by colour in it.
+_REGENCY = text(
+    """
+    SELECT vn.venue_id, vn.name, vn.category, vn.effective_capacity,
+           coalesce(vo.present, 0) AS present,
+           (SELECT count(DISTINCT rcv.case_id) FROM reported_case_visits rcv
+             WHERE rcv.venue_id = vn.venue_id AND rcv.visit_start >= :since
+               AND rcv.retracted_at IS NULL) AS case_visits,
+           (SELECT count(*) FROM reported_exposures re
+             WHERE re.venue_id = vn.venue_id AND re.overlap_start >= :since
+               AND re.retracted_at IS NULL) AS contacts_notified,
+           (SELECT count(*) FROM visits v
+             WHERE v.venue_id = vn.venue_id AND v.checked_in_at >= :since) AS visits,
+           (SELECT count(*) FROM visits v
+             WHERE v.venue_id = vn.venue_id AND v.checked_in_at >= :since
+               AND v.colour = 'green') AS green_visits
+    FROM venues vn LEFT JOIN venue_occupancy vo ON vo.venue_id = vn.venue_id
+    WHERE vn.regency_code = :regency_code AND vn.status = 'active'
+    ORDER BY vn.name, vn.venue_id
+    LIMIT :limit
+    """
+)
 _PEAK = text("SELECT peak FROM occupancy_peaks WHERE venue_id = :venue_id AND day = :day")
 
 
@@ -62,3 +103,22 @@ async def refused_by_colour(
 async def recorded_peak(session: AsyncSession, venue_id: uuid.UUID, day: date) -> int:
     peak = (await session.execute(_PEAK, {"venue_id": venue_id, "day": day})).scalar()
     return int(peak or 0)
+
+
+async def hourly(
+    session: AsyncSession, venue_id: uuid.UUID, day: date, tz: str
+) -> dict[str, list[int]]:
+    series = {"admitted": [0] * 24, "refused": [0] * 24}
+    result = await session.execute(_HOURLY, {"venue_id": venue_id, "day": day, "tz": tz})
+    for r in result:
+        series[r.kind][int(r.hour)] += int(r.n)
+    return series
+
+
+async def regency_venues(
+    session: AsyncSession, regency_code: str, since: datetime, limit: int
+) -> list[dict[str, Any]]:
+    result = await session.execute(
+        _REGENCY, {"regency_code": regency_code, "since": since, "limit": limit}
+    )
+    return [dict(r._mapping) for r in result]

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class VenueOccupancy(BaseModel):
@@ -44,6 +44,12 @@ class VenueStats(BaseModel):
     refused: dict[str, int]
     refused_by_reason: dict[str, int]
     refused_total: int
+    admitted_by_hour: list[int] = Field(
+        default_factory=lambda: [0] * 24, description="admitted per venue-local hour, 0-23"
+    )
+    refused_by_hour: list[int] = Field(
+        default_factory=lambda: [0] * 24, description="refused per venue-local hour, 0-23"
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -65,3 +71,28 @@ class VenueStats(BaseModel):
             ]
         }
     }
+
+
+class RegencyVenue(BaseModel):
+    venue_id: uuid.UUID
+    name: str
+    category: str
+    present: int
+    capacity: int = Field(description="effective capacity")
+    case_visits: int = Field(description="distinct cases that visited in the window")
+    contacts_notified: int = Field(description="close contacts reported at this venue")
+    visits: int
+    green_visits: int = Field(description="visits admitted green (vaccinated, not a case)")
+
+
+class RegencySummary(BaseModel):
+    """A health office's view of a regency over the last ``days`` days."""
+
+    regency_code: str
+    days: int
+    since: datetime
+    venues: list[RegencyVenue]
+    case_visits: int
+    contacts_notified: int
+    visits: int
+    green_share: float | None = Field(description="green visits / visits; null without visits")

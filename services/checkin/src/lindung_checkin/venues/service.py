@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lindung_shared.auth import Principal, Role
@@ -12,7 +12,12 @@ from lindung_shared.errors import Forbidden, NotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_checkin.venues import repository
-from lindung_checkin.venues.schemas import VenueOccupancy, VenueStats
+from lindung_checkin.venues.schemas import (
+    RegencySummary,
+    RegencyVenue,
+    VenueOccupancy,
+    VenueStats,
+)
 
 
 async def _venue_for(
@@ -65,6 +70,7 @@ async def stats(
     for colour, reason, n in await repository.refused_by_colour(session, venue_id, day, tz):
         refused[colour] += n
         by_reason[reason] += n
+    by_hour = await repository.hourly(session, venue_id, day, tz)
     peak = await repository.recorded_peak(session, venue_id, day)
     if venue["peak_day"] == day:
         peak = max(peak, int(venue["peak"] or 0))
@@ -81,4 +87,38 @@ async def stats(
         refused=dict(refused),
         refused_by_reason=dict(by_reason),
         refused_total=sum(refused.values()),
+        admitted_by_hour=by_hour["admitted"],
+        refused_by_hour=by_hour["refused"],
+    )
+
+
+async def regency_summary(
+    session: AsyncSession, regency_code: str, days: int, limit: int
+) -> RegencySummary:
+    since = datetime.now(UTC) - timedelta(days=days)
+    rows = await repository.regency_venues(session, regency_code, since, limit)
+    venues = [
+        RegencyVenue(
+            venue_id=r["venue_id"],
+            name=r["name"],
+            category=r["category"],
+            present=int(r["present"]),
+            capacity=int(r["effective_capacity"]),
+            case_visits=int(r["case_visits"]),
+            contacts_notified=int(r["contacts_notified"]),
+            visits=int(r["visits"]),
+            green_visits=int(r["green_visits"]),
+        )
+        for r in rows
+    ]
+    visits = sum(v.visits for v in venues)
+    return RegencySummary(
+        regency_code=regency_code,
+        days=days,
+        since=since,
+        venues=venues,
+        case_visits=sum(v.case_visits for v in venues),
+        contacts_notified=sum(v.contacts_notified for v in venues),
+        visits=visits,
+        green_share=(sum(v.green_visits for v in venues) / visits) if visits else None,
     )
