@@ -786,7 +786,7 @@ def test_pods_run_as_non_root_with_a_read_only_root_filesystem(
     objects: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
     specs = list(pod_specs(objects))
-    assert len(specs) == 1 + 2 * len(SERVICES)
+    assert len(specs) == 1 + 2 * len(SERVICES) + len(WEB_APPS)
     for where, spec in specs:
         security = spec["securityContext"]
         assert security["runAsNonRoot"] is True, where
@@ -807,6 +807,36 @@ def test_pods_run_as_non_root_with_a_read_only_root_filesystem(
                 assert {"cpu", "memory"} <= set(container["resources"][kind]), f"{where} {kind}"
             tag = image_tag(container["image"])
             assert tag and tag != "latest", f"{where}: image {container['image']}"
+
+
+@pytest.mark.parametrize("app", list(WEB_APPS))
+def test_web_app_deployment_service_and_probes(
+    objects: dict[tuple[str, str], dict[str, Any]], app: str
+) -> None:
+    package, port = WEB_APPS[app]
+    api = objects[("Deployment", f"{app}-api")]
+    spec = api["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["command"] == ["python", "-m", f"{package}.api"]
+    require_module(f"{package}.api")
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": port}
+    assert "initContainers" not in spec, "no database to wait for"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    svc = objects[("Service", app)]
+    assert svc["spec"]["ports"] == [{"name": "http", "port": port, "targetPort": "http"}]
+    pdb = objects[("PodDisruptionBudget", f"{app}-api")]
+    assert pdb["spec"]["selector"]["matchLabels"] == api["spec"]["selector"]["matchLabels"]
+    settings = importlib.import_module(f"{package}.settings").Settings
+    known = {(f.alias or name).upper() for name, f in settings.model_fields.items()}
+    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    assert not set(env) - known, f"{app}: env vars no setting reads: {set(env) - known}"
+    # The services it calls are the cluster's Services, on their ports.
+    for variable, value in env.items():
+        if variable.endswith("_URL"):
+            host, _, target = value.removeprefix("http://").partition(":")
+            (ports,) = [p["port"] for p in objects[("Service", host)]["spec"]["ports"]]
+            assert str(ports) == target, variable
 
 
 @pytest.mark.parametrize("service", list(SERVICES))
@@ -940,6 +970,9 @@ def test_k8s_env_vars_are_settings_and_secrets_are_placeholders(
     for where, spec in pod_specs(objects):
         configs, secrets = env_sources(spec)
         assert configs == {"lindung-config"}, where
+        if where.split("/")[1] in {f"{a}-api" for a in WEB_APPS}:
+            assert not secrets, f"{where}: a web app has no database and no secrets"
+            continue
         assert "lindung-database" in secrets, where
         for secret in secrets:
             assert secret in templates, f"{where}: Secret {secret} missing from the template"
