@@ -288,3 +288,106 @@ async def test_a_retired_key_is_refused_not_held(client, make_venue, green_citiz
     }
     answer = (await upload(client, green_citizen, [item])).json()["items"][0]
     assert (answer["status"], answer["error"]) == ("rejected", "qr-unknown-key")
+
+
+async def test_an_offline_visit_carries_its_check_out(
+    client, signer, make_venue, green_citizen, sessions
+):
+    """Checked in and out while offline: both are uploaded; the visit is recorded as ended
+    then (or at its automatic check-out if that came first) and never counts as present."""
+    venue = await make_venue()  # 240-minute maximum stay
+    now = datetime.now(UTC)
+    items = [
+        _item(
+            signer,
+            venue.venue_id,
+            "in-and-out",
+            timedelta(hours=5),
+            scanned_at=(now - timedelta(hours=5)).isoformat(),
+            checked_out_at=(now - timedelta(hours=4)).isoformat(),
+        ),
+        _item(
+            signer,
+            venue.venue_id,
+            "stayed-past-the-limit",
+            timedelta(hours=10),
+            scanned_at=(now - timedelta(hours=10)).isoformat(),
+            checked_out_at=(now - timedelta(hours=1)).isoformat(),
+        ),
+        _item(
+            signer,
+            venue.venue_id,
+            "just-now",
+            timedelta(seconds=40),
+            scanned_at=(now - timedelta(seconds=40)).isoformat(),
+            checked_out_at=(now - timedelta(seconds=10)).isoformat(),
+        ),
+        _item(
+            signer,
+            venue.venue_id,
+            "out-in-the-future",
+            timedelta(hours=2),
+            scanned_at=(now - timedelta(hours=2)).isoformat(),
+            checked_out_at=(now + timedelta(hours=1)).isoformat(),
+        ),
+    ]
+    answers = {
+        a["client_id"]: a for a in (await upload(client, green_citizen, items)).json()["items"]
+    }
+    assert answers["out-in-the-future"]["error"] == "checkout-time-in-future"
+    first = await visit(sessions, answers["in-and-out"]["visit_id"])
+    assert (first.checked_out_at - first.checked_in_at, first.checkout_method) == (
+        timedelta(hours=1),
+        "explicit",
+    )
+    capped = await visit(sessions, answers["stayed-past-the-limit"]["visit_id"])
+    assert (capped.checked_out_at, capped.checkout_method) == (capped.auto_checkout_at, "max_stay")
+    fresh = await visit(sessions, answers["just-now"]["visit_id"])
+    assert answers["just-now"]["status"] == "recorded"
+    assert (fresh.counted, fresh.checkout_method) == (False, "explicit")
+    assert await present(sessions, venue.venue_id) == 0
+    # Re-matching sees the visit's real end.
+    stay_end = await scalar(
+        sessions, "SELECT stay_end FROM late_visits WHERE visit_id = :v", v=first.visit_id
+    )
+    assert stay_end == first.checked_out_at
+
+
+async def test_a_held_visit_keeps_its_check_out(client, signer, green_citizen, sessions):
+    venue = venue_snapshot()
+    now = datetime.now(UTC)
+    items = [
+        _item(
+            signer,
+            venue.venue_id,
+            "held-out",
+            timedelta(hours=3),
+            scanned_at=(now - timedelta(hours=3)).isoformat(),
+            checked_out_at=(now - timedelta(hours=2)).isoformat(),
+        )
+    ]
+    held = (await upload(client, green_citizen, items)).json()["items"][0]
+    assert held["status"] == "pending"
+    async with sessions() as session, session.begin():
+        await upsert_venue(session, venue)
+    row = await visit(sessions, held["visit_id"])
+    assert (row.checked_out_at - row.checked_in_at, row.checkout_method) == (
+        timedelta(hours=1),
+        "explicit",
+    )
+
+
+async def test_a_check_out_before_the_check_in_is_refused(
+    client, signer, make_venue, green_citizen
+):
+    venue = await make_venue()
+    item = _item(
+        signer,
+        venue.venue_id,
+        "backwards",
+        timedelta(hours=1),
+        checked_out_at=(datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+    )
+    answer = await upload(client, green_citizen, [item])
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"

@@ -96,6 +96,9 @@ def doors(draw: st.DrawFn) -> tuple[Door, list[tuple[str, Any]]]:
                     client_id=client_id,
                     offline=client_id is not None and draw(st.booleans()),
                     qr_id=revoked_qr if draw(st.integers(0, 9)) == 0 else str(uuid.uuid4()),
+                    checked_out_at=at + timedelta(minutes=draw(st.sampled_from([0, 20, 90, 300])))
+                    if draw(st.booleans())
+                    else None,
                 ),
             )
         )
@@ -205,7 +208,7 @@ async def test_the_sql_door_decides_as_the_python_model(db_settings, case) -> No
                     continue
                 s: Scan = step
                 row = await conn.fetchrow(
-                    "SELECT * FROM checkin_scan($1, $2, $3, 'main', $4, $5, $6, $7, $8, $9)",
+                    "SELECT * FROM checkin_scan($1, $2, $3, 'main', $4, $5, $6, $7, $8, $9, $10)",
                     uuid.UUID(s.person_id),
                     uuid.UUID(s.venue_id),
                     None if s.qr_id is None else uuid.UUID(s.qr_id),
@@ -215,6 +218,7 @@ async def test_the_sql_door_decides_as_the_python_model(db_settings, case) -> No
                     s.live,
                     version,
                     uuid.UUID(s.visit_id),
+                    s.checked_out_at,
                 )
                 expected = door.scan(s)
                 event(f"{expected.outcome}:{expected.reason}")

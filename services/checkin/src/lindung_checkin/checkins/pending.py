@@ -55,7 +55,8 @@ async def replay_pending(
 _TRUSTED_KEYS = text(TRUSTED_KEYS)
 _TAKE_UNVERIFIED = text(
     """
-    SELECT u.person_id, u.client_id, u.visit_id, u.qr, u.scanned_at, u.rule_version
+    SELECT u.person_id, u.client_id, u.visit_id, u.qr, u.scanned_at, u.rule_version,
+           u.checked_out_at
     FROM unverified_offline_scans u
     WHERE u.key_id IN (SELECT key_id FROM qr_keys)
     ORDER BY u.person_id, u.scanned_at
@@ -68,9 +69,9 @@ _TAKE_UNVERIFIED = text(
 _HOLD_VERIFIED = text(
     """
     INSERT INTO pending_offline_visits (person_id, client_id, visit_id, venue_id, qr_id,
-                                        entrance, scanned_at, rule_version)
+                                        entrance, scanned_at, rule_version, checked_out_at)
     VALUES (:person_id, :client_id, :visit_id, :venue_id, :qr_id, :entrance, :scanned_at,
-            :rule_version)
+            :rule_version, :checked_out_at)
     ON CONFLICT (person_id, client_id) DO NOTHING
     """
 )
@@ -111,6 +112,7 @@ async def verify_held(
                             "entrance": claims.entrance,
                             "scanned_at": row.scanned_at,
                             "rule_version": row.rule_version,
+                            "checked_out_at": row.checked_out_at,
                         },
                     )
                     verified += 1

@@ -15,8 +15,8 @@ from lindung_checkin.database import is_missing_partition
 
 Executor: TypeAlias = Any  # an asyncpg Pool or Connection (both fetchrow/execute)
 
-_SCAN = "SELECT * FROM checkin_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-_SCAN_GROUP = "SELECT * FROM checkin_scan_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_SCAN = "SELECT * FROM checkin_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+_SCAN_GROUP = "SELECT * FROM checkin_scan_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 _CHECKOUT = "SELECT * FROM checkin_checkout($1, $2, $3)"
 _ENSURE_PARTITIONS = "SELECT checkin_ensure_partitions(d) FROM unnest($1::date[]) AS d"
 
@@ -33,6 +33,8 @@ class Scan:
     live: bool
     rule_version: str | None
     visit_id: uuid.UUID
+    #: An offline visit's check-out, uploaded with it (late visits only).
+    checked_out_at: datetime | None = None
 
 
 async def scan_one(db: Executor, s: Scan) -> asyncpg.Record:
@@ -48,6 +50,7 @@ async def scan_one(db: Executor, s: Scan) -> asyncpg.Record:
         live=s.live,
         rule_version=s.rule_version,
         visit_id=s.visit_id,
+        checked_out_at=s.checked_out_at,
     )
 
 
@@ -67,6 +70,7 @@ async def scan_group(
         [s.live for s in scans],
         rule_version,
         [s.visit_id for s in scans],
+        [s.checked_out_at for s in scans],
     )
     assert len(rows) == len(scans)
     return sorted(rows, key=lambda r: r["o_index"])
@@ -85,6 +89,7 @@ async def scan(
     live: bool,
     rule_version: str | None,
     visit_id: uuid.UUID,
+    checked_out_at: datetime | None = None,
 ) -> asyncpg.Record:
     args = (
         person_id,
@@ -97,6 +102,7 @@ async def scan(
         live,
         rule_version,
         visit_id,
+        checked_out_at,
     )
     try:
         row = await db.fetchrow(_SCAN, *args)

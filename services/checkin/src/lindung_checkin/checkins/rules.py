@@ -13,7 +13,9 @@ PostgreSQL and compares every answer and the state left behind. In the order the
 3. **Colour.** The local status; none, or past its ``valid_until``: red.
 4. **Automatic check-out time.** Check-in + the venue's maximum stay, or the closing time of
    the opening window the scan falls in when that is earlier (``closing``).
-5. **Late offline visits** (not live): recorded for tracing, uncounted; nothing else changes.
+5. **Late offline visits** (not live): recorded for tracing, uncounted (with the check-out
+   uploaded with them, if any: then, or the automatic check-out if that came first);
+   nothing else changes.
 6. **Live scans.** The person's open visit is closed first (at its automatic check-out time
    when that has passed, else now: ``rescan`` at the same venue, ``elsewhere`` at another) and
    its place released. Scanning the venue you are in (before its automatic check-out) is the
@@ -83,6 +85,8 @@ class Scan:
     client_id: str | None = None
     offline: bool = False
     qr_id: str | None = None
+    #: A late offline visit's check-out, uploaded with it.
+    checked_out_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,12 @@ class Door:
 
         if not s.live:
             self.visits[s.visit_id] = (s.person_id, s.venue_id, s.at, auto_at, False)
+            if s.checked_out_at is not None:
+                # Uploaded with its check-out: ended then, or at the automatic check-out.
+                if auto_at <= s.checked_out_at:
+                    self.closed[s.visit_id] = (auto_at, auto_method)
+                else:
+                    self.closed[s.visit_id] = (max(s.checked_out_at, s.at), "explicit")
             return Answer(
                 "recorded",
                 visit_id=s.visit_id,

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 _QR_EXAMPLE = (
     "LINDUNG1:eyJhbGciOiJFZERTQSIsImtpZCI6InFyLTIwMjYtMTEiLCJ0eXAiOiJsaW5kdW5nLXFyIn0"
@@ -113,6 +113,18 @@ class BatchItem(BaseModel):
     client_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     qr: str = Field(min_length=1, max_length=2048)
     scanned_at: AwareDatetime
+    checked_out_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the app checked out while offline (not before `scanned_at`): the "
+        "visit is recorded as ended then (or at its automatic check-out if that came first) "
+        "and never counts toward present occupancy",
+    )
+
+    @model_validator(mode="after")
+    def _out_after_in(self) -> BatchItem:
+        if self.checked_out_at is not None and self.checked_out_at < self.scanned_at:
+            raise ValueError("checked_out_at is before scanned_at")
+        return self
 
 
 class BatchRequest(BaseModel):
@@ -127,6 +139,7 @@ class BatchRequest(BaseModel):
                             "client_id": "a1b2c3d4-0002",
                             "qr": _QR_EXAMPLE,
                             "scanned_at": "2026-11-25T08:30:00+07:00",
+                            "checked_out_at": "2026-11-25T09:45:00+07:00",
                         }
                     ]
                 }

@@ -231,6 +231,7 @@ class Door:
             item.qr,
             item.scanned_at,
             rule_version,
+            item.checked_out_at,
         )
         return None if visit_id is None else _pending(item.client_id, visit_id, replayed=False)
 
@@ -250,6 +251,7 @@ class Door:
                 extra={"client_ids": duplicates},
             )
         now = datetime.now(UTC)
+        skew = timedelta(seconds=self.settings.future_tolerance_seconds)
         answers: dict[str, dict[str, Any]] = {}
         accepted: list[tuple[BatchItem, QrClaims, bool]] = []
         rule_version = await self.rules.current(self.pool)
@@ -261,6 +263,9 @@ class Door:
                     "scan-time-in-future" if kind == "future" else "scan-time-before-look-back",
                 )
                 continue
+            if item.checked_out_at is not None and item.checked_out_at > now + skew:
+                answers[item.client_id] = _rejected(item.client_id, "checkout-time-in-future")
+                continue
             try:
                 claims = await self.verify(item.qr, at=item.scanned_at.timestamp())
             except Problem as problem:
@@ -269,7 +274,8 @@ class Door:
                     held = await self._hold_unverified(person_id, item, rule_version)
                 answers[item.client_id] = held or _rejected(item.client_id, problem.code)
                 continue
-            accepted.append((item, claims, kind == "live"))
+            # A visit uploaded with its check-out is over: it never counts as present.
+            accepted.append((item, claims, kind == "live" and item.checked_out_at is None))
         if accepted:
             await self._ensure_partitions(
                 {i.scanned_at.astimezone(UTC).date() for i, _, _ in accepted}
@@ -286,6 +292,7 @@ class Door:
                     live=live,
                     rule_version=rule_version,
                     visit_id=uuid.uuid4(),
+                    checked_out_at=None if live else item.checked_out_at,
                 )
                 for item, claims, live in accepted
             ]
@@ -299,8 +306,8 @@ class Door:
 _HOLD_UNVERIFIED = """
     WITH held AS (
         INSERT INTO unverified_offline_scans
-            (person_id, client_id, visit_id, key_id, qr, scanned_at, rule_version)
-        SELECT $1, $2, $3, $4, $5, $6, $7
+            (person_id, client_id, visit_id, key_id, qr, scanned_at, rule_version, checked_out_at)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8
         WHERE NOT EXISTS (SELECT 1 FROM qr_keys k
                           WHERE k.key_id = $4 AND k.status NOT IN ('active', 'retiring'))
         ON CONFLICT (person_id, client_id) DO NOTHING

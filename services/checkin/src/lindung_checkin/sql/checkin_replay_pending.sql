@@ -19,7 +19,8 @@ BEGIN
         END IF;
         -- Late by now whatever it was at upload: occupancy and current visits stay untouched.
         PERFORM checkin_scan(r.person_id, r.venue_id, r.qr_id, r.entrance, r.scanned_at,
-                             r.client_id, 'offline', false, r.rule_version, r.visit_id);
+                             r.client_id, 'offline', false, r.rule_version, r.visit_id,
+                             r.checked_out_at);
         DELETE FROM pending_offline_visits pv
         WHERE pv.person_id = r.person_id AND pv.client_id = r.client_id;
         n := n + 1;

@@ -9,6 +9,7 @@ CREATE OR REPLACE FUNCTION checkin_scan(
     p_live boolean,
     p_rule_version text,
     p_visit_id uuid,
+    p_checked_out_at timestamptz,
     OUT o_outcome text,
     OUT o_visit_id uuid,
     OUT o_reason text,
@@ -36,6 +37,8 @@ DECLARE
     auto_method text;
     local_day date;
     released boolean := false;
+    out_at timestamptz;
+    out_method text;
 BEGIN
     IF p_live OR p_client_id IS NOT NULL THEN
         PERFORM pg_advisory_xact_lock(hashtextextended(p_person::text, 7));
@@ -75,9 +78,10 @@ BEGIN
         -- A signed code of a venue not known here yet: the visit is held until the venue's
         -- event arrives (checkin_replay_pending). A retry answers with the same visit id.
         INSERT INTO pending_offline_visits (person_id, client_id, visit_id, venue_id, qr_id,
-                                            entrance, scanned_at, rule_version)
+                                            entrance, scanned_at, rule_version,
+                                            checked_out_at)
         VALUES (p_person, p_client_id, p_visit_id, p_venue, p_qr, p_entrance, p_at,
-                p_rule_version)
+                p_rule_version, p_checked_out_at)
         ON CONFLICT (person_id, client_id) DO NOTHING;
         SELECT pv.visit_id, pv.scanned_at INTO o_visit_id, o_checked_in_at
         FROM pending_offline_visits pv
@@ -119,10 +123,22 @@ BEGIN
         -- touches present occupancy nor the person's current visit.
         o_visit_id := p_visit_id;
         o_outcome := 'recorded';
+        -- An offline visit uploaded with its check-out (the app checked out while offline):
+        -- it ended then, or at its automatic check-out if that came first.
+        IF p_checked_out_at IS NOT NULL THEN
+            IF o_auto_checkout_at <= p_checked_out_at THEN
+                out_at := o_auto_checkout_at;
+                out_method := auto_method;
+            ELSE
+                out_at := greatest(p_checked_out_at, p_at);
+                out_method := 'explicit';
+            END IF;
+        END IF;
         INSERT INTO visits (visit_id, person_id, venue_id, qr_id, entrance, checked_in_at,
-                            auto_checkout_at, client_id, source, colour, rule_version, counted)
-        VALUES (p_visit_id, p_person, p_venue, p_qr, p_entrance, p_at, o_auto_checkout_at,
-                p_client_id, p_source, o_colour, p_rule_version, false);
+                            checked_out_at, checkout_method, auto_checkout_at, client_id,
+                            source, colour, rule_version, counted)
+        VALUES (p_visit_id, p_person, p_venue, p_qr, p_entrance, p_at, out_at, out_method,
+                o_auto_checkout_at, p_client_id, p_source, o_colour, p_rule_version, false);
         SELECT vo.present INTO o_present FROM venue_occupancy vo WHERE vo.venue_id = p_venue;
     ELSE
         -- One scan at a time per person.
@@ -215,7 +231,7 @@ BEGIN
 
     IF p_source = 'offline' AND o_outcome IN ('recorded', 'admitted') THEN
         INSERT INTO late_visits (visit_id, person_id, venue_id, stay_start, stay_end)
-        VALUES (o_visit_id, p_person, p_venue, p_at, o_auto_checkout_at);
+        VALUES (o_visit_id, p_person, p_venue, p_at, coalesce(out_at, o_auto_checkout_at));
     END IF;
     IF p_client_id IS NOT NULL THEN
         INSERT INTO client_ids (person_id, client_id, visit_id, venue_id, scanned_at, outcome,

@@ -8,7 +8,8 @@ CREATE OR REPLACE FUNCTION checkin_scan_batch(
     p_sources text[],
     p_lives boolean[],
     p_rule_version text,
-    p_visit_ids uuid[]
+    p_visit_ids uuid[],
+    p_checked_out_ats timestamptz[]
 )
 RETURNS TABLE (
     o_index integer,
@@ -46,6 +47,7 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(p_persons, 1), 0) LOOP
         RETURN QUERY SELECT i, s.* FROM checkin_scan(
             p_persons[i], p_venues[i], p_qrs[i], p_entrances[i], p_ats[i], p_client_ids[i],
-            p_sources[i], p_lives[i], p_rule_version, p_visit_ids[i]) AS s;
+            p_sources[i], p_lives[i], p_rule_version, p_visit_ids[i],
+            p_checked_out_ats[i]) AS s;
     END LOOP;
 END $$

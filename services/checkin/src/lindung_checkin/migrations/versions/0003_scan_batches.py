@@ -26,7 +26,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-SCAN_BATCH = sql.current("checkin_scan_batch", "7ae985100b37c244")
+SCAN_BATCH = sql.version("checkin_scan_batch", "0003")
 
 
 def upgrade() -> None:

@@ -56,8 +56,8 @@ CREATE TABLE late_visits (
 )""",
 )
 
-SCAN = sql.current("checkin_scan", "e47e9aaa1c33b3b7")
-REPLAY = sql.current("checkin_replay_pending", "758c36fbcc4c03fb")
+SCAN = sql.version("checkin_scan", "0006")
+REPLAY = sql.version("checkin_replay_pending", "0006")
 
 
 def upgrade() -> None:
