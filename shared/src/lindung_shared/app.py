@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -121,9 +124,23 @@ def serve(app: FastAPI | str, settings: ServiceSettings, *, workers: int = 1) ->
     """Run an API process: uvicorn (uvloop, httptools) on the service's host and port, our
     JSON logs instead of uvicorn's, no access log (the metrics middleware counts requests),
     and a graceful shutdown on SIGTERM that lets requests in flight finish (10 s at most).
-    With ``workers > 1``, ``app`` must be an import string ("package.module:app")."""
+    With ``workers > 1``, ``app`` must be an import string ("package.module:app"), and the
+    processes' metrics are kept in Prometheus' multiprocess mode (a fresh directory, removed
+    afterwards), so ``/metrics`` from any of them counts every process's requests."""
     import uvicorn
 
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = tempfile.mkdtemp(prefix="lindung-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _run(uvicorn, app, settings, workers)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run(uvicorn: Any, app: FastAPI | str, settings: ServiceSettings, workers: int) -> None:
     uvicorn.run(
         app,
         host=settings.http_host,

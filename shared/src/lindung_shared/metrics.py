@@ -1,16 +1,28 @@
 """Prometheus metrics shared by every service, and the ``/metrics`` endpoint.
 
-Services run one API process per container, so the default registry is enough; metric names
-carry the ``lindung_`` prefix and the service as a label.
+Metric names carry the ``lindung_`` prefix and the service as a label. An API run as several
+processes (``serve(..., workers=n)``, e.g. ``CHECKIN_API_WORKERS``) uses Prometheus'
+multiprocess mode: ``serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before
+the worker processes start, each writes its samples there, and ``/metrics`` (answered by any of
+them) aggregates every process's.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lindung_shared.logging import request_id_var
@@ -131,7 +143,16 @@ def install_metrics(app: FastAPI, service: str) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     async def _metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(latest_metrics(), media_type=CONTENT_TYPE_LATEST)
+
+
+def latest_metrics() -> bytes:
+    """This process's metrics or, in multiprocess mode, every process's together."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
 
 
 PURGED_ROWS = Counter(
