@@ -28,11 +28,11 @@ from lindung_shared.events.catalogue import StatusChanged
 from lindung_shared.kafka import create_producer
 from lindung_shared.settings import ServiceSettings, with_database
 
-from bench.suite import ROOT, Suite
+from bench.suite import ROOT, SERVICES, Suite, port, postgres_pid, tree_cpu_seconds
 
-REGISTRY = "http://127.0.0.1:8001"
-CHECKIN = "http://127.0.0.1:8002"
-BARE_PORT = 8090
+REGISTRY = f"http://127.0.0.1:{SERVICES['venue-registry'][1]}"
+CHECKIN = f"http://127.0.0.1:{SERVICES['checkin'][1]}"
+BARE_PORT = port("BENCH_BARE_PORT", 8090)
 LOADGEN = ROOT / "bench" / "loadgen"
 
 
@@ -108,7 +108,7 @@ async def publish_green(settings: ServiceSettings, people: list[str]) -> None:
 
 
 async def wait_for_copies(
-    settings: ServiceSettings, venues: int, people: list[str], timeout: float = 120
+    settings: ServiceSettings, venues: int, people: list[str], timeout: float = 600
 ) -> float:
     """Wait until the check-in service holds the venues and colours; returns seconds."""
     dsn = with_database(settings.database_url, "lindung_checkin")
@@ -170,20 +170,45 @@ def run_loadgen(binary: Path, requests: Path, rate: int, seconds: int) -> dict[s
 
 
 def sweep(
-    binary: Path, requests: Path, rates: list[int], seconds: int, distinct_tokens: int
+    binary: Path,
+    requests: Path,
+    rates: list[int],
+    seconds: int,
+    distinct_tokens: int,
+    api_pid: int | None = None,
 ) -> list[dict[str, Any]]:
+    """Each rate for ``seconds``; with ``api_pid``, the CPU per answered request of that
+    process tree and of PostgreSQL, and the machine's load average, beside each step."""
     # Warm-up, not measured: every person's token is seen once and the pools are filled, as
     # in a service that has been up for a while (an app reuses its token for hours, so a
     # signature check per token, not per request, is the steady state).
     run_loadgen(binary, requests, 500, max(3, min(60, distinct_tokens // 500 + 1)))
     time.sleep(1)
     steps = []
+    pg = postgres_pid()
     for rate in rates:
+        before = (
+            tree_cpu_seconds(api_pid) if api_pid else 0.0,
+            tree_cpu_seconds(pg) if pg else 0.0,
+        )
         step = run_loadgen(binary, requests, rate, seconds)
+        answered = max(1, int(step.get("sent", 0)) - int(step.get("errors", 0)))
+        if api_pid:
+            step["api_cpu_ms_per_request"] = round(
+                (tree_cpu_seconds(api_pid) - before[0]) * 1000 / answered, 3
+            )
+        if pg:
+            step["postgres_cpu_ms_per_request"] = round(
+                (tree_cpu_seconds(pg) - before[1]) * 1000 / answered, 3
+            )
+        step["load_average_1m"] = os.getloadavg()[0]
         steps.append(step)
         print(
             f"    {rate:>5}/s: p50 {step['p50_ms']:.1f} ms  p99 {step['p99_ms']:.1f} ms  "
-            f"errors {step['errors']}  statuses {step['statuses']}",
+            f"errors {step['errors']}  statuses {step['statuses']}  "
+            f"API {step.get('api_cpu_ms_per_request', '-')} ms/req  "
+            f"PG {step.get('postgres_cpu_ms_per_request', '-')} ms/req  "
+            f"load {step['load_average_1m']:.2f}",
             flush=True,
         )
         if step["p99_ms"] > 2000 or step["errors"] > step["sent"] * 0.05:
@@ -246,14 +271,14 @@ async def freshness(
 async def consumer_lag() -> dict[str, float]:
     lag: dict[str, float] = {}
     async with httpx.AsyncClient(timeout=5) as client:
-        for name, port in (
-            ("venue-registry", 9101),
-            ("checkin", 9102),
-            ("health-records", 9103),
-            ("notifier", 9104),
+        for name, metrics_port in (
+            ("venue-registry", port("VENUE_REGISTRY_WORKER_METRICS_PORT", 9101)),
+            ("checkin", port("CHECKIN_WORKER_METRICS_PORT", 9102)),
+            ("health-records", port("HEALTH_RECORDS_WORKER_METRICS_PORT", 9103)),
+            ("notifier", port("NOTIFIER_WORKER_METRICS_PORT", 9104)),
         ):
             try:
-                text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                text = (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
             except httpx.HTTPError:
                 continue
             total = 0.0
@@ -311,11 +336,14 @@ def run(
             except httpx.HTTPError:
                 time.sleep(0.2)
         print("  bare endpoint:", flush=True)
-        bare_steps = sweep(binary, bare_requests, rates, seconds, 100)
+        bare_steps = sweep(binary, bare_requests, rates, seconds, 100, bare.popen.pid)
         bare.popen.terminate()
         bare.popen.wait(10)
         print("  check-in:", flush=True)
-        checkin_steps = sweep(binary, checkin_requests, rates, seconds, len(person_ids))
+        api = next(p for p in suite.processes if p.name == "checkin-api")
+        checkin_steps = sweep(
+            binary, checkin_requests, rates, seconds, len(person_ids), api.popen.pid
+        )
     fresh = asyncio.run(freshness(settings, issuer, person_ids, venue_list))
     lag = asyncio.run(consumer_lag())
     at_1000 = next((s for s in checkin_steps if s["target_rate"] == 1000), None)
@@ -337,5 +365,5 @@ def run(
         "freshness": fresh,
         "consumer_lag": lag,
         "loadgen": "bench/loadgen (Go, open loop, latency from intended send time)",
-        "workers": os.environ.get("CHECKIN_WORKERS", "default"),
+        "workers": os.environ.get("CHECKIN_API_WORKERS", "1"),
     }

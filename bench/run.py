@@ -151,8 +151,13 @@ def summary(results: dict[str, Any]) -> str:
             f"{fmt(ing['freshness'].get('p99_ms'), ' ms')} |",
             f"| consumer lag after the run (messages) | — | {ing.get('consumer_lag')} |",
             "",
-            "| offered/s | check-in p50 | p99 | errors | bare p50 | bare p99 |",
-            "|---|---|---|---|---|---|",
+            f"Check-in API processes: {ing.get('workers')}. CPU per answered request: the "
+            "check-in API's process tree and the whole PostgreSQL server, from /proc; load: "
+            "the machine's 1-minute load average after the step (other work shares it).",
+            "",
+            "| offered/s | check-in p50 | p99 | errors | API CPU/scan | PostgreSQL CPU/scan "
+            "| load | bare p50 | bare p99 |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         bare = {s["target_rate"]: s for s in ing.get("bare", [])}
         for s in ing["checkin"]:
@@ -160,6 +165,9 @@ def summary(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {fmt(int(s['target_rate']))} | {fmt(s['p50_ms'], ' ms')} | "
                 f"{fmt(s['p99_ms'], ' ms')} | {s['errors']} | "
+                f"{fmt(s.get('api_cpu_ms_per_request'), ' ms')} | "
+                f"{fmt(s.get('postgres_cpu_ms_per_request'), ' ms')} | "
+                f"{fmt(s.get('load_average_1m'))} | "
                 f"{fmt(b.get('p50_ms'), ' ms')} | {fmt(b.get('p99_ms'), ' ms')} |"
             )
         lines.append("")

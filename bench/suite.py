@@ -17,12 +17,45 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+def port(variable: str, default: int) -> int:
+    """A port from the environment (as the services read theirs), else the default."""
+    return int(os.environ.get(variable) or default)
+
+
 SERVICES = {
-    "venue-registry": ("lindung_venues", 8001),
-    "checkin": ("lindung_checkin", 8002),
-    "health-records": ("lindung_health", 8003),
-    "notifier": ("lindung_notifier", 8004),
+    "venue-registry": ("lindung_venues", port("VENUE_REGISTRY_HTTP_PORT", 8001)),
+    "checkin": ("lindung_checkin", port("CHECKIN_HTTP_PORT", 8002)),
+    "health-records": ("lindung_health", port("HEALTH_RECORDS_HTTP_PORT", 8003)),
+    "notifier": ("lindung_notifier", port("NOTIFIER_HTTP_PORT", 8004)),
 }
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants (live ones, plus the
+    children it has waited for), from /proc."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15]) / ticks  # utime stime cutime cstime
+        stack.extend(_children(p))
+    return total
+
+
+def postgres_pid() -> int | None:
+    """The PostgreSQL server of the local stack (its postmaster.pid), if it runs here."""
+    for candidate in sorted((ROOT / ".stack").glob("**/postmaster.pid")):
+        try:
+            return int(candidate.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
 
 
 @dataclass
