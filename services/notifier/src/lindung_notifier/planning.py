@@ -18,6 +18,7 @@ from lindung_shared.events.catalogue import (
     VenueCrowding,
     ZoneVisitorAlert,
 )
+from lindung_shared.regions import timezone_of_regency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_notifier.notifications.fanout import SMS, Intent
@@ -26,22 +27,6 @@ from lindung_notifier.settings import Settings
 from lindung_notifier.templates.render import Term, TermList, zone
 
 Planner = Callable[[AsyncSession, Envelope[Any]], Awaitable[list[Intent]]]
-
-
-#: Provinces (first two digits of a Kemendagri regency code) outside WIB.
-_WITA_PROVINCES = frozenset(
-    {"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"}
-)
-_WIT_PROVINCES = frozenset({"81", "82", "91", "92", "93", "94", "95", "96"})
-
-
-def regency_timezone(regency_code: str, default: str) -> str:
-    province = regency_code[:2]
-    if province in _WITA_PROVINCES:
-        return "Asia/Makassar"
-    if province in _WIT_PROVINCES:
-        return "Asia/Jayapura"
-    return default
 
 
 class Planners:
@@ -246,6 +231,6 @@ class Planners:
                 },
                 data={"regency_code": p.regency_code, "level": p.level, "colour": p.colour},
                 source_event_id=event.id,
-                timezone=regency_timezone(p.regency_code, self.settings.default_timezone),
+                timezone=timezone_of_regency(p.regency_code),
             )
         ]

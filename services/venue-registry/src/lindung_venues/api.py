@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from lindung_shared.app import create_app, serve
+from lindung_shared.regions import RegencyCatalogue
 
 from lindung_venues.qr_codes.endpoints import router as qr_codes_router
 from lindung_venues.qr_keys import service as qr_keys
 from lindung_venues.qr_keys.endpoints import router as qr_keys_router
 from lindung_venues.qr_keys.vault import KeyVault
-from lindung_venues.regions.catalogue import RegencyCatalogue
 from lindung_venues.settings import Settings
 from lindung_venues.venues.endpoints import router as venues_router
 from lindung_venues.zones.endpoints import router as zones_router

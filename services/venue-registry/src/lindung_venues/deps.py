@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from lindung_shared.regions import RegencyCatalogue
 
 from lindung_venues.qr_keys.vault import KeyVault
-from lindung_venues.regions.catalogue import RegencyCatalogue
 from lindung_venues.settings import Settings
 
 

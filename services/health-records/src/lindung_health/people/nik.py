@@ -1,20 +1,20 @@
 """Structure of the NIK (Nomor Induk Kependudukan), the 16-digit Indonesian national id.
 
-Digits 1-2: province, 1-4: regency/city (Kemendagri codes, shipped in ``seed/``), 5-6:
+Digits 1-2: province, 1-4: regency/city (Kemendagri codes, ``lindung_shared.regions``), 5-6:
 district, 7-12: date of birth DDMMYY (women add 40 to the day), 13-16: serial (never 0000).
 Errors never quote the NIK itself (it is personal data): only which field is wrong.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from importlib import resources
 from typing import Literal
+
+from lindung_shared.regions import shipped_provinces, shipped_regency_codes
 
 Sex = Literal["F", "M"]
 
@@ -64,13 +64,8 @@ class NikInfo:
 
 @lru_cache(maxsize=1)
 def official_regions() -> tuple[frozenset[str], frozenset[str]]:
-    """(province codes, regency codes) from the shipped Kemendagri lists."""
-    seed = resources.files("lindung_health") / "seed"
-    with (seed / "provinces.csv").open(encoding="utf-8") as f:
-        provinces = frozenset(row[0].strip() for row in csv.reader(f) if row)
-    with (seed / "regencies.csv").open(encoding="utf-8") as f:
-        regencies = frozenset(row[0].strip() for row in csv.reader(f) if row)
-    return provinces, regencies
+    """(province codes, regency codes) from the shipped Kemendagri lists (shared)."""
+    return frozenset(shipped_provinces()), shipped_regency_codes()
 
 
 class RegionCodes:

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Query
 from lindung_shared.auth import Principal, Role, VenueManagerDep, require_roles
 from lindung_shared.db import SessionDep
 from lindung_shared.events.catalogue import VenueCategory
+from lindung_shared.regions import RegencyCatalogue
 
 from lindung_venues.deps import RegenciesDep
 from lindung_venues.models import Venue
 from lindung_venues.openapi import Responses
-from lindung_venues.regions.catalogue import RegencyCatalogue
 from lindung_venues.venues import service
 from lindung_venues.venues.repository import VenueFilter
 from lindung_venues.venues.schemas import VenueCreate, VenueOut, VenuePage, VenueUpdate

@@ -10,13 +10,13 @@ from lindung_shared.auth import Principal, Role
 from lindung_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from lindung_shared.events import make_event
 from lindung_shared.events.catalogue import VenueClosed
+from lindung_shared.regions import RegencyCatalogue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_venues import capacity, locks
 from lindung_venues.clock import utcnow
 from lindung_venues.models import Venue
 from lindung_venues.qr_codes.repository import QrCodeRepository
-from lindung_venues.regions.catalogue import RegencyCatalogue
 from lindung_venues.venues.events import venue_event
 from lindung_venues.venues.repository import VenueFilter, VenueRepository
 from lindung_venues.venues.schemas import VenueCreate, VenueUpdate

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Path, Query
 from lindung_shared.auth import AnyPrincipal, HealthOfficerDep
 from lindung_shared.db import SessionDep
 from lindung_shared.events.catalogue import VenueCategory
+from lindung_shared.regions import RegencyCatalogue
 
 from lindung_venues.deps import RegenciesDep
 from lindung_venues.models import CapacityRule, Zone, ZoneChange
 from lindung_venues.openapi import Responses
-from lindung_venues.regions.catalogue import RegencyCatalogue
 from lindung_venues.zones import service
 from lindung_venues.zones.rules import DEFAULT_LEVEL, DEFAULT_PERCENT, colour_of
 from lindung_venues.zones.schemas import (

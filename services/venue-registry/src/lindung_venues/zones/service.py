@@ -13,12 +13,12 @@ from lindung_shared.auth import Principal
 from lindung_shared.errors import NotFound
 from lindung_shared.events import make_event
 from lindung_shared.events.catalogue import VenueCategory, ZoneLevelChanged
+from lindung_shared.regions import RegencyCatalogue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_venues import capacity, locks
 from lindung_venues.clock import utcnow
 from lindung_venues.models import CapacityRule, Venue, Zone, ZoneChange
-from lindung_venues.regions.catalogue import RegencyCatalogue
 from lindung_venues.venues.repository import VenueRepository
 from lindung_venues.zones.repository import CapacityRuleRepository, ZoneRepository
 from lindung_venues.zones.rules import colour_of

@@ -1,4 +1,5 @@
-"""The official regency (kabupaten/kota) codes and the time zone of each province.
+"""Indonesia's provinces and regencies (kabupaten/kota), and the time zone of each: one place
+for every service (data in ``lindung_shared/data``, see its SOURCE.md).
 
 Codes are the Ministry of Home Affairs' four-digit codes (the first four digits of a NIK).
 The shipped list predates the 2022 split of Papua, so an operator may add codes from a CSV
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 Timezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
+_DATA = resources.files("lindung_shared") / "data"
 REGENCY_CODE = re.compile(r"^\d{4}$")
 
 #: Provinces on Central Indonesian Time (WITA); the rest of the west is WIB.
@@ -69,9 +71,8 @@ class RegencyCatalogue:
 
     @classmethod
     def load(cls, extra_csv: Path | None = None) -> RegencyCatalogue:
-        data = resources.files("lindung_venues") / "data"
-        provinces = _parse_provinces(data.joinpath("provinces.csv").read_text(encoding="utf-8"))
-        shipped = data.joinpath("regencies.csv").read_text(encoding="utf-8")
+        provinces = shipped_provinces()
+        shipped = (_DATA / "regencies.csv").read_text(encoding="utf-8")
         regencies = _parse(shipped, "shipped regencies.csv")
         unknown = sorted({r.province_code for r in regencies} - provinces.keys())
         if unknown:
@@ -79,6 +80,22 @@ class RegencyCatalogue:
         if extra_csv is not None:
             regencies += _parse(extra_csv.read_text(encoding="utf-8"), str(extra_csv))
         return cls(regencies, provinces)
+
+
+def shipped_provinces() -> dict[str, str]:
+    """Province code -> name, as shipped."""
+    return _parse_provinces((_DATA / "provinces.csv").read_text(encoding="utf-8"))
+
+
+def shipped_regency_codes() -> frozenset[str]:
+    """Every shipped regency code."""
+    text = (_DATA / "regencies.csv").read_text(encoding="utf-8")
+    return frozenset(r.code for r in _parse(text, "shipped regencies.csv"))
+
+
+def timezone_of_regency(code: str) -> Timezone:
+    """The time zone of a regency (by its province, the code's first two digits)."""
+    return timezone_of_province(code[:2])
 
 
 def _parse_provinces(text: str) -> dict[str, str]:

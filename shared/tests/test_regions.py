@@ -5,9 +5,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from lindung_shared.errors import Unprocessable
-from lindung_venues.regions.catalogue import RegencyCatalogue, timezone_of_province
-from lindung_venues.venues.service import check_coordinates, check_regency
+from lindung_shared.regions import (
+    RegencyCatalogue,
+    shipped_provinces,
+    shipped_regency_codes,
+    timezone_of_province,
+    timezone_of_regency,
+)
 
 SHIPPED = RegencyCatalogue.load()
 
@@ -50,44 +54,13 @@ def test_extra_csv_adds_codes_and_rejects_bad_rows(tmp_path: Path):
             RegencyCatalogue.load(extra)
 
 
-@given(st.from_regex(r"\d{4}", fullmatch=True))
-def test_a_code_is_accepted_exactly_when_it_is_listed(code):
-    if code in SHIPPED:
-        check_regency(SHIPPED, code)
-    else:
-        with pytest.raises(Unprocessable):
-            check_regency(SHIPPED, code)
-
-
 @given(st.sampled_from(sorted({c[:2] for c in SHIPPED.regencies})))
 def test_every_province_has_one_of_the_three_zones(province):
     assert timezone_of_province(province) in ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 
 
-@given(
-    st.floats(min_value=-11.5, max_value=6.5),
-    st.floats(min_value=94.5, max_value=141.5),
-)
-def test_coordinates_inside_indonesia_pass(latitude, longitude):
-    check_coordinates(latitude, longitude)
-
-
-@given(
-    st.one_of(
-        st.tuples(
-            st.floats(min_value=6.51, max_value=90), st.floats(min_value=-180, max_value=180)
-        ),
-        st.tuples(
-            st.floats(min_value=-90, max_value=-11.51), st.floats(min_value=-180, max_value=180)
-        ),
-        st.tuples(
-            st.floats(min_value=-90, max_value=90), st.floats(min_value=141.51, max_value=180)
-        ),
-        st.tuples(
-            st.floats(min_value=-90, max_value=90), st.floats(min_value=-180, max_value=94.49)
-        ),
-    )
-)
-def test_coordinates_outside_indonesia_fail(point):
-    with pytest.raises(Unprocessable):
-        check_coordinates(*point)
+def test_the_shipped_lists_agree():
+    codes = shipped_regency_codes()
+    assert codes == set(SHIPPED.regencies)
+    assert {c[:2] for c in codes} <= set(shipped_provinces())
+    assert all(timezone_of_regency(c) == SHIPPED.timezone_of(c) for c in codes)
