@@ -30,8 +30,12 @@ async def checkin() -> dict[str, object]:
 
 
 if __name__ == "__main__":
+    # As many processes as the check-in API (CHECKIN_API_WORKERS), so the ratio compares like
+    # with like.
+    workers = int(os.environ.get("CHECKIN_API_WORKERS") or 1)
     uvicorn.run(
-        "bench.bare_app:app" if os.environ.get("BARE_APP_IMPORT") else app,
+        "bench.bare_app:app" if workers > 1 or os.environ.get("BARE_APP_IMPORT") else app,
+        workers=workers,
         host="127.0.0.1",
         port=int(os.environ.get("BARE_APP_PORT", "8090")),
         log_level="warning",
