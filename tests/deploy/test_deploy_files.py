@@ -513,7 +513,7 @@ def dockerignored(path: str) -> bool:
         ("shared/src/lindung_shared/settings.py", False),
         ("shared/pyproject.toml", False),
         ("services/checkin/pyproject.toml", False),
-        ("services/venue-registry/src/lindung_venues/data/regencies.csv", False),
+        ("shared/src/lindung_shared/data/regencies.csv", False),
         ("deploy/docker/healthcheck.py", False),
     ],
 )
