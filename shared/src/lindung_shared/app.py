@@ -141,6 +141,11 @@ def serve(app: FastAPI | str, settings: ServiceSettings, *, workers: int = 1) ->
 
 
 def _run(uvicorn: Any, app: FastAPI | str, settings: ServiceSettings, workers: int) -> None:
+    extra: dict[str, Any] = {}
+    if workers > 1:
+        # The supervisor restarts a process that has not answered within this many seconds:
+        # uvicorn's 5 s killed processes still importing on a busy machine, in a loop.
+        extra["timeout_worker_healthcheck"] = 120
     uvicorn.run(
         app,
         host=settings.http_host,
@@ -149,4 +154,5 @@ def _run(uvicorn: Any, app: FastAPI | str, settings: ServiceSettings, workers: i
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        **extra,
     )
