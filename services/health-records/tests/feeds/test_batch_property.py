@@ -22,6 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lindung_health.feeds.service import ingest_many, ingest_submission
+from lindung_health.screening import service as screening_service
 from lindung_health.testing import bundle, immunization, new_nik, observation
 from lindung_health.toolkit import Toolkit
 from sqlalchemy import text
@@ -179,8 +180,10 @@ def _verdicts(outcomes: list[Any]) -> list[tuple[Any, ...]]:
 )
 @given(feed=st.lists(ops(), min_size=1, max_size=12))
 async def test_a_batch_equals_one_record_at_a_time(
-    people, settings, sessionmaker, feed: list[Op]
+    people, settings, sessionmaker, monkeypatch, feed: list[Op]
 ) -> None:
+    # Multi-row statements split every two rows, so the splitting is exercised too.
+    monkeypatch.setattr(screening_service, "ROWS_PER_STATEMENT", 2)
     tk = Toolkit.from_settings(settings)
     run = next(_run)
     worlds = []

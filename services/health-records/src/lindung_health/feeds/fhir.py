@@ -148,7 +148,24 @@ def split(resource: Any) -> Submission:
     entries = resource.get("entry") or []
     if not isinstance(entries, list):
         return Submission([Rejected("invalid-fhir", "Bundle.entry must be a list")])
-    shell = {**resource, "entry": [_without_resource(e) for e in entries]}
+    # The Bundle's own fields, and those entries that carry more than a resource and a
+    # fullUrl (request, response, search...), are validated by the model; an entry of just
+    # those two is checked here (validating thousands of them by the model costs as much as
+    # the records themselves).
+    shell = {
+        **resource,
+        "entry": [
+            _without_resource(e)
+            for e in entries
+            if not (isinstance(e, dict) and set(e) <= {"resource", "fullUrl"})
+        ],
+    }
+    for index, entry in enumerate(entries):
+        url = entry.get("fullUrl") if isinstance(entry, dict) else None
+        if url is not None and not (isinstance(url, str) and url and not url.isspace()):
+            return Submission(
+                [Rejected("invalid-fhir", f"Bundle.entry[{index}].fullUrl must be a URI")]
+            )
     try:
         Bundle.model_validate(shell)
     except ValidationError as exc:

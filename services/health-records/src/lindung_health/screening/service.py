@@ -11,17 +11,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from lindung_shared import outbox
 from lindung_shared.errors import Problem
 from lindung_shared.events import Colour, Envelope, make_event
 from lindung_shared.events.catalogue import StatusChanged
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -228,6 +229,22 @@ async def sweep_due(session: AsyncSession, now: datetime, limit: int) -> int:
     return len(due)
 
 
+#: Rows per multi-row INSERT: PostgreSQL takes at most 32,767 parameters per statement.
+ROWS_PER_STATEMENT = 2000
+
+_T = TypeVar("_T")
+
+
+def _chunks(rows: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        yield rows[start : start + ROWS_PER_STATEMENT]
+
+
+def _any(ids: Sequence[uuid.UUID]) -> Any:
+    """``= ANY(:ids)``: one array parameter however many people a batch touches."""
+    return any_(bindparam(None, list(ids), type_=ARRAY(PG_UUID(as_uuid=True))))
+
+
 async def recompute_many(
     session: AsyncSession,
     person_ids: Iterable[uuid.UUID],
@@ -249,7 +266,7 @@ async def recompute_many(
         for s in (
             await session.execute(
                 select(PersonStatus)
-                .where(PersonStatus.person_id.in_(ids))
+                .where(PersonStatus.person_id == _any(ids))
                 .order_by(PersonStatus.person_id)
                 .with_for_update()
                 .execution_options(populate_existing=True)
@@ -257,13 +274,14 @@ async def recompute_many(
         ).scalars()
     }
     people = {
-        p.id: p for p in (await session.execute(select(Person).where(Person.id.in_(ids)))).scalars()
+        p.id: p
+        for p in (await session.execute(select(Person).where(Person.id == _any(ids)))).scalars()
     }
     records: dict[uuid.UUID, list[HealthRecord]] = defaultdict(list)
     for r in (
         await session.execute(
             select(HealthRecord)
-            .where(HealthRecord.person_id.in_(ids))
+            .where(HealthRecord.person_id == _any(ids))
             .order_by(HealthRecord.occurred_at)
             .execution_options(populate_existing=True)
         )
@@ -275,7 +293,7 @@ async def recompute_many(
         for c in (
             await session.execute(
                 select(Case)
-                .where(Case.person_id.in_(ids), Case.retracted_at.is_(None))
+                .where(Case.person_id == _any(ids), Case.retracted_at.is_(None))
                 .execution_options(populate_existing=True)
             )
         ).scalars():
@@ -284,7 +302,7 @@ async def recompute_many(
     for e in (
         await session.execute(
             select(Exposure)
-            .where(Exposure.person_id.in_(ids), Exposure.retracted_at.is_(None))
+            .where(Exposure.person_id == _any(ids), Exposure.retracted_at.is_(None))
             .execution_options(populate_existing=True)
         )
     ).scalars():
@@ -293,7 +311,7 @@ async def recompute_many(
     for f in (
         await session.execute(
             select(ForeignCertificate)
-            .where(ForeignCertificate.person_id.in_(ids))
+            .where(ForeignCertificate.person_id == _any(ids))
             .order_by(ForeignCertificate.attached_at, ForeignCertificate.id)
         )
     ).scalars():
@@ -367,32 +385,33 @@ async def recompute_many(
                 )
             )
     await session.flush()  # the retired cases' retracted_at
-    if new_cases:
+    for chunk in _chunks(new_cases):
         await session.execute(
-            insert(Case),
-            [
-                {
-                    "id": c.id,
-                    "case_ref": c.case_ref,
-                    "person_id": c.person_id,
-                    "record_id": c.record_id,
-                    "sample_taken_at": c.sample_taken_at,
-                    "infectious_from": c.infectious_from,
-                    "infectious_until": c.infectious_until,
-                    "confirmed_at": c.confirmed_at,
-                }
-                for c in new_cases
-            ],
+            insert(Case).values(
+                [
+                    {
+                        "id": c.id,
+                        "case_ref": c.case_ref,
+                        "person_id": c.person_id,
+                        "record_id": c.record_id,
+                        "sample_taken_at": c.sample_taken_at,
+                        "infectious_from": c.infectious_from,
+                        "infectious_until": c.infectious_until,
+                        "confirmed_at": c.confirmed_at,
+                    }
+                    for c in chunk
+                ]
+            )
         )
-    if status_rows:
-        stmt = insert(PersonStatus).values(status_rows)
+    for rows in _chunks(status_rows):
+        stmt = insert(PersonStatus).values(rows)
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[PersonStatus.person_id],
-                set_={k: stmt.excluded[k] for k in status_rows[0] if k != "person_id"},
+                set_={k: stmt.excluded[k] for k in rows[0] if k != "person_id"},
             )
         )
-    if history:
-        await session.execute(insert(StatusHistory).values(history))
+    for rows in _chunks(history):
+        await session.execute(insert(StatusHistory).values(rows))
     await outbox.add_events(session, events)
     return len(status_rows)

@@ -1,0 +1,299 @@
+"""National feed ingest benchmark: FHIR records per second through Kafka, with every affected
+person's status recomputed and the events written, beside COPY of the same rows (the limit).
+
+    source deploy/local/activate.sh
+    python services/health-records/bench/feed_bench.py [--records 100000] [--per-message 50]
+
+On a fresh throwaway database and a throwaway topic of the shared Kafka:
+
+1. registers P people (one per 2 records) straight into ``people`` with COPY;
+2. produces the feed: Bundles of ``--per-message`` Immunizations (doses 1 and 2 of each person;
+   one record in 20 a PCR result instead, one in 10 of those positive) as
+   ``fhir.vaccination.submitted`` messages;
+3. runs the real feed consumer (:class:`lindung_health.consumers.FeedConsumer`, polled batches
+   of ``HEALTH_FEED_BATCH_SIZE`` messages) from the topic's start and times until every record
+   is stored: records/s = records / time; statuses, history rows and outbox events counted;
+4. validation alone: the same records parsed (``parse_submission``), in this process;
+5. the limit: COPY of the same rows (the ``health_records`` columns as stored) into a copy of
+   the table with its indexes.
+
+Prints one JSON object. The machine is shared: report ``uptime`` beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from lindung_health.consumers import FeedConsumer
+from lindung_health.feeds.deidentify import deidentify
+from lindung_health.feeds.service import parse_submission
+from lindung_health.manifest import MIGRATIONS_DIR
+from lindung_health.settings import Settings
+from lindung_health.testing import immunization, new_nik, observation
+from lindung_health.toolkit import Toolkit
+from lindung_shared.db import create_engine, create_sessionmaker
+from lindung_shared.events import encode_envelope
+from lindung_shared.events.catalogue import FhirResourceSubmitted, make_event
+from lindung_shared.kafka import create_producer
+from lindung_shared.testing import fresh_database, unique
+from sqlalchemy import text
+
+NOW = datetime.now(UTC)
+
+
+def feed(people: list[tuple[str, date]], records: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for n in range(records):
+        nik = people[(n // 2) % len(people)][0]
+        if n % 20 == 19:
+            out.append(
+                observation(
+                    nik,
+                    ident=f"b-{n}",
+                    when=NOW - timedelta(days=1 + n % 5),
+                    result="positive" if n % 200 == 199 else "negative",
+                )
+            )
+        else:
+            out.append(
+                immunization(
+                    nik,
+                    ident=f"b-{n}",
+                    when=NOW - timedelta(days=60 - 30 * (n % 2)),
+                    dose=1 + n % 2,
+                )
+            )
+    return out
+
+
+async def register(session_url: str, tk: Toolkit, people: list[tuple[str, date]]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(session_url)
+    try:
+        rows = [
+            (
+                uuid.uuid4(),
+                tk.protector.hash(nik),
+                tk.protector.encrypt(nik),
+                "Bench Person",
+                born,
+                "F",
+                nik[:4],
+                f"+62812{n:08d}",
+                "id",
+            )
+            for n, (nik, born) in enumerate(people)
+        ]
+        await conn.copy_records_to_table(
+            "people",
+            records=rows,
+            columns=[
+                "id",
+                "nik_hash",
+                "nik_ciphertext",
+                "name",
+                "birth_date",
+                "sex",
+                "regency_code",
+                "phone_e164",
+                "language",
+            ],
+        )
+    finally:
+        await conn.close()
+
+
+async def copy_limit(dsn: str, tk: Toolkit, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """COPY the same rows, as the feed path stores them, into a copy of health_records."""
+    import asyncpg
+
+    started = time.perf_counter()
+    rows = []
+    for n, r in enumerate(resources):
+        is_test = r["resourceType"] == "Observation"
+        nik = (r.get("patient") or r.get("subject"))["identifier"]["value"]
+        rows.append(
+            (
+                uuid.uuid4(),
+                f"{r['resourceType']}|copy|{n}",
+                "bench",
+                r["resourceType"],
+                "test" if is_test else "vaccination",
+                tk.protector.hash(nik),
+                None,
+                r["status"],
+                False,
+                NOW,
+                json.dumps(deidentify(r)),
+                NOW,
+                NOW,
+            )
+        )
+    prepared = time.perf_counter() - started
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "CREATE TABLE bench_copy (LIKE health_records INCLUDING DEFAULTS INCLUDING INDEXES)"
+        )
+        started = time.perf_counter()
+        await conn.copy_records_to_table(
+            "bench_copy",
+            records=rows,
+            columns=[
+                "id",
+                "source_key",
+                "source",
+                "resource_type",
+                "kind",
+                "nik_hash",
+                "person_id",
+                "fhir_status",
+                "retracted",
+                "occurred_at",
+                "resource",
+                "received_at",
+                "updated_at",
+            ],
+        )
+        seconds = time.perf_counter() - started
+        await conn.execute("DROP TABLE bench_copy")
+    finally:
+        await conn.close()
+    return {
+        "rows": len(rows),
+        "copy_seconds": round(seconds, 2),
+        "copy_rows_per_second": round(len(rows) / seconds),
+        "python_row_preparation_seconds": round(prepared, 2),
+    }
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    base = Settings()
+    async with fresh_database(base, MIGRATIONS_DIR) as settings:
+        tk = Toolkit.from_settings(settings)
+        dsn = settings.sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://")
+        n_people = max(1, args.records // 2)
+        people = [new_nik() for _ in range(n_people)]
+        await register(dsn, tk, people)
+        resources = feed(people, args.records)
+
+        bootstrap = settings.kafka_bootstrap_servers
+        topic = unique("bench.feed.vaccinations")
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="feed-bench")
+        await admin.start()
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        await admin.close()
+        producer = create_producer(bootstrap, client_id="feed-bench")
+        await producer.start()
+        started = time.perf_counter()
+        messages = 0
+        for i in range(0, len(resources), args.per_message):
+            entries = resources[i : i + args.per_message]
+            event = make_event(
+                "fhir.vaccination.submitted",
+                FhirResourceSubmitted(
+                    source="vaccination-registry",
+                    resource={
+                        "resourceType": "Bundle",
+                        "type": "batch",
+                        "entry": [{"resource": r} for r in entries],
+                    },
+                ),
+            )
+            await producer.send(
+                topic,
+                value=encode_envelope(event),
+                key=event.key.encode(),
+                headers=[
+                    ("event-type", event.type.encode()),
+                    ("event-version", str(event.version).encode()),
+                ],
+            )
+            messages += 1
+        await producer.flush()
+        produce_seconds = time.perf_counter() - started
+
+        engine = create_engine(settings, pool_size=2, max_overflow=1)
+        sessionmaker = create_sessionmaker(engine)
+        consumer = FeedConsumer(
+            toolkit=tk,
+            service="health-records-bench",
+            group_id=unique("feed-bench"),
+            topics=[topic],
+            sessionmaker=sessionmaker,
+            bootstrap_servers=bootstrap,
+            dead_letters=producer,
+            batch_size=settings.feed_batch_size,
+        )
+        stop = asyncio.Event()
+        started = time.perf_counter()
+        task = asyncio.create_task(consumer.run(stop))
+        stored = 0
+        while stored < args.records:
+            await asyncio.sleep(0.5)
+            async with sessionmaker() as session:
+                stored = int(
+                    (
+                        await session.execute(text("SELECT count(*) FROM health_records"))
+                    ).scalar_one()
+                )
+            if time.perf_counter() - started > args.timeout:
+                break
+        seconds = time.perf_counter() - started
+        stop.set()
+        await task
+        async with sessionmaker() as session:
+            counts = {
+                name: int((await session.execute(text(sql))).scalar_one())
+                for name, sql in {
+                    "statuses": "SELECT count(*) FROM person_status",
+                    "status_history": "SELECT count(*) FROM status_history",
+                    "cases": "SELECT count(*) FROM cases",
+                    "outbox_events": "SELECT count(*) FROM outbox",
+                }.items()
+            }
+        await engine.dispose()
+        await producer.stop()
+        limit = await copy_limit(dsn, tk, resources)
+        sample = resources[:5000]
+        started = time.perf_counter()
+        parse_submission(
+            tk,
+            {"resourceType": "Bundle", "type": "batch", "entry": [{"resource": r} for r in sample]},
+            NOW,
+        )
+        validation = len(sample) / (time.perf_counter() - started)
+        return {
+            "records": args.records,
+            "records_stored": stored,
+            "messages": messages,
+            "records_per_message": args.per_message,
+            "messages_per_batch": settings.feed_batch_size,
+            "people": n_people,
+            "produce_seconds": round(produce_seconds, 2),
+            "consume_seconds": round(seconds, 2),
+            "records_per_second": round(stored / seconds),
+            **counts,
+            "validation_records_per_second": round(validation),
+            "copy_limit": limit,
+            "ratio_to_copy": round((stored / seconds) / limit["copy_rows_per_second"], 3),
+            "uptime": os.getloadavg(),
+        }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--per-message", type=int, default=50)
+    parser.add_argument("--timeout", type=float, default=1800)
+    result = asyncio.run(main(parser.parse_args()))
+    print(json.dumps(result, indent=2, default=str))
