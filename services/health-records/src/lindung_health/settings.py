@@ -38,8 +38,9 @@ class Settings(ServiceSettings):
 
     sweeper_interval_seconds: float = 30.0
     sweeper_batch_size: int = 500
-    #: Feed messages polled from Kafka and applied as one batch (one transaction).
-    feed_batch_size: int = Field(default=200, ge=1, le=5000, alias="HEALTH_FEED_BATCH_SIZE")
+    #: Feed messages polled from Kafka and applied as one batch (one transaction). A message is
+    #: often a Bundle of tens of records: 20 messages of 50 is a 1,000-record batch.
+    feed_batch_size: int = Field(default=20, ge=1, le=5000, alias="HEALTH_FEED_BATCH_SIZE")
 
     # Retention (docs/privacy.md; lindung_health.retention.purges says why each is enough).
     sign_in_code_retention_hours: int = Field(default=6, ge=1)

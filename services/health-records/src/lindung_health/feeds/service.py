@@ -11,6 +11,7 @@ person's cases and status are recomputed once, in the same transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -89,7 +90,9 @@ async def ingest_submission(
     The records are stored with set-based SQL (:mod:`.batch`) and the affected people
     recomputed in one pass; ``one_at_a_time`` takes the record-by-record path instead (the
     reference the property test compares the batch path with)."""
-    parsed = parse_submission(tk, resource, now)
+    # Validation is CPU work (fhir.resources): in a thread, so the event loop (other
+    # requests, Kafka heartbeats) keeps turning meanwhile.
+    parsed = await asyncio.to_thread(parse_submission, tk, resource, now)
     outcomes = parsed.outcomes
     affected: set[uuid.UUID] = set()
     if one_at_a_time:
@@ -183,7 +186,9 @@ async def ingest_many(
     """Several submissions (resource, source) applied as ONE batch: all their records stored
     with set-based SQL, in order, and every affected person recomputed once. The same result
     as :func:`ingest_submission` on each in turn (the Kafka consumer's path)."""
-    parsed = [parse_submission(tk, resource, now) for resource, _ in submissions]
+    parsed = await asyncio.to_thread(
+        lambda: [parse_submission(tk, resource, now) for resource, _ in submissions]
+    )
     items: list[Item] = []
     owner: dict[int, tuple[int, int]] = {}
     for n, (p, (_, source)) in enumerate(zip(parsed, submissions, strict=True)):
