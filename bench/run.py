@@ -220,7 +220,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="short steps, fewer rates")
     parser.add_argument("--only", default="ingest,matching,fanout,feeds")
     parser.add_argument(
-        "--feed-records", type=int, default=100_000, help="records for the feed scenario"
+        "--feed-records", type=int, default=20_000, help="records for the feed scenario"
     )
     parser.add_argument(
         "--visits", type=int, default=1_000_000, help="stored visits for the matching scenario"
