@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lindung_health.feeds.service import ingest_many, ingest_submission
 from lindung_health.screening import service as screening_service
@@ -179,6 +179,17 @@ def _verdicts(outcomes: list[Any]) -> list[tuple[Any, ...]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(feed=st.lists(ops(), min_size=1, max_size=12))
+# A positive result moved to another person (a corrected NIK) and back: found by this test
+# (the record-by-record path inserted the new person's case while the first person's was
+# still active, whenever the new person's id sorted first).
+@example(
+    feed=[
+        Op(1, 0, 0, "ok", None, None, "positive", 1),
+        Op(1, 1, 15, "ok", None, None, "positive", 2),
+        Op(1, 0, 9, "ok", None, None, "negative", 2),
+        Op(1, 1, 2, "ok", None, None, "positive", 2),
+    ]
+)
 async def test_a_batch_equals_one_record_at_a_time(
     people, settings, sessionmaker, monkeypatch, feed: list[Op]
 ) -> None:

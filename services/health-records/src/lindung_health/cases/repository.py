@@ -24,3 +24,16 @@ async def cases_of(session: AsyncSession, person_id: uuid.UUID) -> Sequence[Case
 async def add(session: AsyncSession, case: Case) -> None:
     session.add(case)
     await session.flush()
+
+
+async def active_cases_of_records(
+    session: AsyncSession, record_ids: Sequence[uuid.UUID], *, other_than: uuid.UUID
+) -> Sequence[Case]:
+    if not record_ids:
+        return []
+    stmt = select(Case).where(
+        Case.record_id.in_(record_ids),
+        Case.retracted_at.is_(None),
+        Case.person_id != other_than,
+    )
+    return (await session.execute(stmt)).scalars().all()

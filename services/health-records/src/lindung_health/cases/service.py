@@ -111,6 +111,24 @@ async def sync_cases(
 ) -> None:
     active = await repository.active_cases(session, person_id)
     _, new, events = plan_cases(person_id, records, active, parameters, now)
+    # A record that moved here from another person (a corrected NIK) may still hold that
+    # person's active case until they are recomputed: it ends now (one active case per record).
+    for moved in await repository.active_cases_of_records(
+        session, [c.record_id for c in new], other_than=person_id
+    ):
+        moved.retracted_at = now
+        events.insert(
+            0,
+            make_event(
+                "case.retracted",
+                CaseRetracted(
+                    case_id=moved.id,
+                    case_ref=moved.case_ref,
+                    person_id=moved.person_id,
+                    retracted_at=now,
+                ),
+            ),
+        )
     await session.flush()
     for case in new:
         await repository.add(session, case)
