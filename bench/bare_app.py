@@ -36,6 +36,8 @@ if __name__ == "__main__":
     uvicorn.run(
         "bench.bare_app:app" if workers > 1 or os.environ.get("BARE_APP_IMPORT") else app,
         workers=workers,
+        # As serve() does: a process still importing on a busy machine is not killed.
+        **({"timeout_worker_healthcheck": 120} if workers > 1 else {}),
         host="127.0.0.1",
         port=int(os.environ.get("BARE_APP_PORT", "8090")),
         log_level="warning",
