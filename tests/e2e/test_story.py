@@ -163,3 +163,75 @@ def test_no_personal_data_in_clear_after_the_story(told: tuple[Story, dict[str, 
     }
     assert not unexpected, f"personal data in clear where it must not be: {unexpected}"
     assert not any("nik" in labels for labels in personal.values()), personal
+
+
+def test_an_impostor_with_a_real_nik_is_refused(suite: Urls) -> None:
+    """Issue 12: knowing a NIK (and guessing the rest) is not enough to register as its holder;
+    the holder registers, proves the phone with the SMS code and is served."""
+    import asyncio
+    import uuid
+    from datetime import date
+
+    from .devsystems import DevSystems
+    from .story import nik_for
+
+    async def run() -> None:
+        dev = DevSystems()
+        born = date(2005, 3, 4)  # "1905-03-04" agrees with the NIK's digits too
+        nik = nik_for("3171", 7, born, True, uuid.uuid4().int % 9000 + 1)
+        phone = f"+62817{uuid.uuid4().int % 10**8:08d}"
+        async with httpx.AsyncClient(timeout=30) as http:
+            await dev.enrol(
+                http,
+                nik=nik,
+                full_name="Ratna Sari Dewi",
+                birth_date=born,
+                sex="F",
+                regency_code="3171",
+            )
+            impostor = {"nik": nik, "phone": "+6281700000001"}
+            for wrong in (
+                {"name": "Ratna Dewi", "birth_date": born.isoformat()},
+                {"name": "Ratna Sari Dewi", "birth_date": "1905-03-04"},
+            ):
+                refused = await http.post(f"{suite.health}/v1/people", json=impostor | wrong)
+                assert refused.status_code == 422, refused.text
+                assert refused.json()["type"].endswith("/identity-not-verified")
+            holder = await http.post(
+                f"{suite.health}/v1/people",
+                json={
+                    "nik": nik,
+                    "name": "ratna sari DEWI",
+                    "birth_date": born.isoformat(),
+                    "phone": phone,
+                },
+            )
+            assert holder.status_code == 201, holder.text
+            seen = {m["id"] for m in await dev.sms_to(http, phone)}
+            asked = await http.post(
+                f"{suite.health}/v1/auth/otp", json={"phone": phone, "nik": nik}
+            )
+            code = await dev.next_code(http, phone, seen)
+            token = await http.post(
+                f"{suite.health}/v1/auth/token",
+                json={"request_id": asked.json()["request_id"], "code": code},
+            )
+            assert token.status_code == 200, token.text
+            status = await http.get(
+                f"{suite.health}/v1/people/me/status",
+                headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            )
+            assert status.status_code == 200
+            # The bound NIK cannot be taken over by a correct-looking registration either.
+            taken = await http.post(
+                f"{suite.health}/v1/people",
+                json={
+                    "nik": nik,
+                    "name": "Ratna Sari Dewi",
+                    "birth_date": born.isoformat(),
+                    "phone": "+6281700000002",
+                },
+            )
+            assert taken.status_code == 409
+
+    asyncio.run(run())

@@ -4,6 +4,7 @@ in-process, and helpers to register people and sign them in."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -11,9 +12,10 @@ import pytest
 from lindung_health.api import build_app
 from lindung_health.manifest import MIGRATIONS_DIR
 from lindung_health.settings import Settings
-from lindung_health.testing import new_nik
+from lindung_health.testing import enrol_resident, new_nik
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.testing import app_client, bearer, fresh_database
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
@@ -49,16 +51,24 @@ def officer_headers(settings: Settings) -> dict[str, str]:
 class People:
     """Registers people through the API."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
-        self.client, self.settings = client, settings
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.client, self.settings, self.sessionmaker = client, settings, sessionmaker
         self._phone = 0
 
     def next_phone(self) -> str:
-        import random
+        # Not the random module: hypothesis seeds it, and one phone holds at most 5 people.
+        import secrets
 
-        return f"+62812{random.randrange(10**7, 10**8)}"
+        return f"+62812{10**7 + secrets.randbelow(9 * 10**7)}"
 
-    async def register(self, **overrides: Any) -> dict[str, Any]:
+    async def register(self, *, verify: bool = True, **overrides: Any) -> dict[str, Any]:
+        """Enrol a new fictitious resident in the dev civil registry, register them and (with
+        ``verify``) prove their phone with the first sign-in code, which binds the NIK."""
         nik, born = new_nik(birth_date=overrides.pop("birth_date", None))
         body = {
             "nik": nik,
@@ -67,9 +77,39 @@ class People:
             "phone": self.next_phone(),
         }
         body.update(overrides)
+        await enrol_resident(
+            self.settings, body["nik"], body["name"], date.fromisoformat(body["birth_date"])
+        )
         response = await self.client.post("/v1/people", json=body)
         assert response.status_code == 201, response.text
-        return {**body, "person_id": response.json()["person_id"]}
+        person = {**body, "person_id": response.json()["person_id"]}
+        if verify:
+            await self.sign_in(person)
+        return person
+
+    async def sign_in(self, person: dict[str, Any]) -> str:
+        """Ask for a code, read it from the event for the notifier, trade it for a token."""
+        asked = await self.client.post(
+            "/v1/auth/otp", json={"phone": person["phone"], "nik": person["nik"]}
+        )
+        assert asked.status_code == 202, asked.text
+        async with self.sessionmaker() as session:
+            payload = (
+                await session.execute(
+                    text(
+                        "SELECT payload FROM outbox WHERE type = 'sign_in.code_issued' "
+                        "AND key = :k ORDER BY id DESC LIMIT 1"
+                    ),
+                    {"k": person["person_id"]},
+                )
+            ).scalar_one()
+        answer = await self.client.post(
+            "/v1/auth/token",
+            json={"request_id": asked.json()["request_id"], "code": payload["code"]},
+        )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["access_token"]
+        return token
 
     def headers(self, person: dict[str, Any]) -> dict[str, str]:
         return bearer(self.settings, "citizen", person["person_id"])
@@ -82,5 +122,9 @@ class People:
 
 
 @pytest.fixture
-def people(client: httpx.AsyncClient, settings: Settings) -> People:
-    return People(client, settings)
+def people(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> People:
+    return People(client, settings, sessionmaker)

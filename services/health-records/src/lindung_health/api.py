@@ -8,6 +8,7 @@ from lindung_shared.app import create_app, serve
 from lindung_health.audit.endpoints import router as audit_router
 from lindung_health.certificates.endpoints import router as certificates_router
 from lindung_health.feeds.endpoints import router as feeds_router
+from lindung_health.people.civil_registry import CivilRegistry
 from lindung_health.people.endpoints import router as people_router
 from lindung_health.screening.endpoints import router as rules_router
 from lindung_health.settings import Settings
@@ -26,6 +27,10 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     async def startup(app: FastAPI) -> None:
         app.state.toolkit = Toolkit.from_settings(settings)
         app.state.token_issuer = build_issuer(settings)
+        app.state.civil_registry = CivilRegistry(settings)
+
+    async def shutdown(app: FastAPI) -> None:
+        await app.state.civil_registry.aclose()
 
     routers = [
         people_router,
@@ -41,6 +46,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=routers,
         on_startup=[startup],
+        on_shutdown=[shutdown],
         openapi_tags=[
             {"name": "people", "description": "Registration, own status and records, look-ups"},
             {"name": "sign-in", "description": "One-time codes and citizen tokens"},

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from lindung_health.people.civil_registry import CivilRegistry
 from lindung_health.toolkit import Toolkit
 
 
@@ -19,4 +20,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _civil_registry(request: Request) -> CivilRegistry:
+    registry: CivilRegistry = request.app.state.civil_registry
+    return registry
+
+
 ToolkitDep = Annotated[Toolkit, Depends(_toolkit)]
+CivilRegistryDep = Annotated[CivilRegistry, Depends(_civil_registry)]

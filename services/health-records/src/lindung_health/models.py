@@ -46,6 +46,11 @@ class Person(Base):
     language: Mapped[str] = mapped_column(Text, server_default="id")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: When the phone was proven by a sign-in code; until then the NIK is not bound to it
+    #: (a later registry-verified registration with another phone takes the row over).
+    phone_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Raised to revoke every token issued before (tokens carry the generation they got).
+    token_generation: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (Index("ix_people_phone_e164", "phone_e164"),)
 

@@ -33,6 +33,21 @@ class Settings(ServiceSettings):
     #: created after the shipped list (e.g. the 2022 Papua provinces).
     extra_region_codes: str = Field(default="", alias="HEALTH_EXTRA_REGION_CODES")
 
+    #: The civil registry (Dukcapil) identity verification API: base URL and bearer secret.
+    civil_registry_url: str = Field(
+        default="http://127.0.0.1:18081/civil-registry", alias="LINDUNG_CIVIL_REGISTRY_URL"
+    )
+    civil_registry_token: SecretStr = Field(
+        default=SecretStr("dev-only-civil-registry-token"), alias="LINDUNG_CIVIL_REGISTRY_TOKEN"
+    )
+    civil_registry_timeout_seconds: float = Field(
+        default=5.0, alias="HEALTH_CIVIL_REGISTRY_TIMEOUT_SECONDS"
+    )
+    #: Retry-After of the 503 answered while the civil registry cannot be reached.
+    civil_registry_retry_after_seconds: int = 30
+    #: How many people one phone number may hold (a family's worth).
+    max_people_per_phone: int = Field(default=5, alias="HEALTH_MAX_PEOPLE_PER_PHONE")
+
     sign_in_code_ttl_seconds: int = 300
     sign_in_code_max_attempts: int = 5
 

@@ -7,8 +7,11 @@ import random
 from datetime import date, datetime
 from typing import Any
 
+import httpx
+
 from lindung_health.feeds.codes import CVX, INTERPRETATION, LOINC, NIK_SYSTEM, SNOMED
 from lindung_health.people.nik import Sex, nik_for
+from lindung_health.settings import Settings
 
 _counter = itertools.count(1)
 VACCINATION_ID_SYSTEM = "https://sehatindonesiaku.kemkes.go.id/vaccination"
@@ -22,6 +25,26 @@ def new_nik(
     born = birth_date or date.fromordinal(date(1960, 1, 1).toordinal() + n % 15_000)
     district = f"{1 + (n // 9999) % 98:02d}"
     return nik_for(regency_code, district, born, sex, 1 + n % 9999), born
+
+
+async def enrol_resident(settings: Settings, nik: str, full_name: str, born: date) -> None:
+    """Make a fictitious person a resident of the development civil registry
+    (deploy/local/devsystems), so that registering them passes the identity check."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            settings.civil_registry_url.rstrip("/") + "/v1/dev/residents",
+            headers={"Authorization": f"Bearer {settings.civil_registry_token.get_secret_value()}"},
+            json={
+                "nik": nik,
+                "full_name": full_name,
+                "birth_date": born.isoformat(),
+                "sex": "F" if int(nik[6:8]) > 40 else "M",
+                "birth_place": "",
+                "regency_code": nik[:4],
+            },
+        )
+    if response.status_code not in (200, 201):
+        raise AssertionError(f"the dev civil registry answered {response.status_code}")
 
 
 def immunization(

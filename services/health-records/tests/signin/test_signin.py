@@ -23,7 +23,7 @@ async def _issued_code(sessionmaker, person_id: str) -> dict:
 async def test_code_flow_gives_a_token_that_works_on_my_status(
     client, people, sessionmaker
 ) -> None:
-    person = await people.register()
+    person = await people.register(verify=False)
     asked = await client.post("/v1/auth/otp", json={"phone": person["phone"]})
     assert asked.status_code == 202
     request_id = asked.json()["request_id"]
@@ -48,13 +48,22 @@ async def test_code_flow_gives_a_token_that_works_on_my_status(
     )
     assert status.status_code == 200
     assert status.json()["person_id"] == person["person_id"]
+    # the code proved the phone: the NIK is bound to it now
+    async with sessionmaker() as session:
+        verified = (
+            await session.execute(
+                text("SELECT phone_verified_at FROM people WHERE id = :id"),
+                {"id": person["person_id"]},
+            )
+        ).scalar_one()
+    assert verified is not None
     # a code works once
     again = await client.post("/v1/auth/token", json={"request_id": request_id, "code": code})
     assert again.status_code == 401
 
 
 async def test_wrong_codes_count_and_lock_the_code(client, people, sessionmaker) -> None:
-    person = await people.register()
+    person = await people.register(verify=False)
     asked = await client.post("/v1/auth/otp", json={"phone": person["phone"], "nik": person["nik"]})
     request_id = asked.json()["request_id"]
     code = (await _issued_code(sessionmaker, person["person_id"]))["code"]
@@ -81,7 +90,7 @@ async def test_unknown_phone_gets_the_same_answer_and_no_code(client, sessionmak
 
 
 async def test_codes_are_rate_limited(client, people) -> None:
-    person = await people.register()
+    person = await people.register(verify=False)
     statuses = [
         (await client.post("/v1/auth/otp", json={"phone": person["phone"]})).status_code
         for _ in range(4)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 from lindung_shared.auth import CitizenDep, HealthOfficerDep
 from lindung_shared.db import SessionDep
 
-from lindung_health.deps import ToolkitDep, utcnow
+from lindung_health.deps import CivilRegistryDep, ToolkitDep, utcnow
 from lindung_health.people import service
 from lindung_health.people.schemas import (
     ContactUpdate,
@@ -24,24 +24,34 @@ router = APIRouter(prefix="/v1/people", tags=["people"])
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    summary="Register a citizen (public; idempotent by NIK)",
+    summary="Register a citizen (public; checked against the civil registry)",
     description=(
         "Open to anyone (a citizen has no token before registering; sign in afterwards with "
         "`POST /v1/auth/otp`). Validates the NIK's structure (region codes, date of birth, "
-        "women's day + 40) against the birth date, and the phone number. Registering the same "
-        "NIK again with the same phone returns the same person (200); with another phone, 409. "
-        "Safe to retry; put a rate limit per client address in front of it at the gateway."
+        "women's day + 40) against the birth date and the phone number, then asks the civil "
+        "registry (Dukcapil) whether the NIK, full name and birth date belong to one resident: "
+        "if not, 422 `identity-not-verified` (which field failed is not said). The name kept "
+        "(and printed on certificates) is the registry's. The NIK is bound to the phone when "
+        "the phone is proven by the first sign-in code; one phone holds at most "
+        "`HEALTH_MAX_PEOPLE_PER_PHONE` (5) people. Registering the same NIK again with the "
+        "same phone returns the same person (200); with another phone once bound, 409 (a "
+        "health officer re-binds it). Safe to retry; rate-limit per client at the gateway."
     ),
     responses={
         200: {"model": Registered, "description": "already registered: the same person"},
-        409: {"description": "the NIK is registered with another phone"},
-        422: {"description": "the NIK, birth date or phone is not valid"},
+        409: {"description": "the NIK is bound to another phone"},
+        422: {"description": "not valid, identity not verified, or the phone is full"},
+        503: {"description": "the civil registry cannot be reached (Retry-After)"},
     },
 )
 async def register_person(
-    body: RegisterPerson, session: SessionDep, toolkit: ToolkitDep, response: Response
+    body: RegisterPerson,
+    session: SessionDep,
+    toolkit: ToolkitDep,
+    registry: CivilRegistryDep,
+    response: Response,
 ) -> Registered:
-    person, created = await service.register(session, toolkit, body, utcnow())
+    person, created = await service.register(session, toolkit, registry, body, utcnow())
     if not created:
         response.status_code = status.HTTP_200_OK
     return Registered(person_id=person.id, created=created)

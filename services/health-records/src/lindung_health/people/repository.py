@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,3 +47,20 @@ async def link_records(session: AsyncSession, person_id: uuid.UUID, nik_hash: by
         .values(person_id=person_id)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def lock_phone(session: AsyncSession, phone_e164: str) -> None:
+    """Serialise, until the transaction ends, everything that binds people to this phone (the
+    per-phone limit holds under concurrent registrations)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('phone:' || :phone, 12))"),
+        {"phone": phone_e164},
+    )
+
+
+async def verified_on_phone(session: AsyncSession, phone_e164: str) -> int:
+    """How many people this phone holds (proven by a sign-in code)."""
+    stmt = select(func.count()).where(
+        Person.phone_e164 == phone_e164, Person.phone_verified_at.is_not(None)
+    )
+    return int((await session.execute(stmt)).scalar_one())

@@ -17,6 +17,7 @@ from lindung_health.audit import repository as audit
 from lindung_health.cases import repository as cases
 from lindung_health.models import Person, PersonStatus
 from lindung_health.people import repository
+from lindung_health.people.civil_registry import CivilRegistry
 from lindung_health.people.nik import InvalidNik, parse_nik
 from lindung_health.people.phone import InvalidPhone, normalise_phone
 from lindung_health.people.schemas import (
@@ -44,10 +45,39 @@ def _phone(raw: str) -> str:
         raise Unprocessable(str(exc), code="invalid-phone") from None
 
 
+class IdentityNotVerified(Unprocessable):
+    """The civil registry has no resident with this NIK, full name and birth date. Which of
+    them failed is not said (nor known here): that would help whoever is guessing."""
+
+    code, title = "identity-not-verified", "Identity not verified"
+
+
+class PhoneFull(Unprocessable):
+    code, title = "phone-full", "Too many people on this phone"
+
+
+async def check_phone_room(session: AsyncSession, tk: Toolkit, phone: str) -> None:
+    """Raise unless ``phone`` can hold one more person (call under ``lock_phone``)."""
+    limit = tk.settings.max_people_per_phone
+    if await repository.verified_on_phone(session, phone) >= limit:
+        raise PhoneFull(f"one phone number holds at most {limit} people")
+
+
 async def register(
-    session: AsyncSession, tk: Toolkit, request: RegisterPerson, now: datetime
+    session: AsyncSession,
+    tk: Toolkit,
+    registry: CivilRegistry,
+    request: RegisterPerson,
+    now: datetime,
 ) -> tuple[Person, bool]:
-    """Register a citizen; the same NIK (with the same phone) returns the same person."""
+    """Register a citizen whose NIK, full name and birth date the civil registry confirms.
+
+    The name, birth date and sex kept are the registry's. The NIK is bound to the phone only
+    once the phone is proven (the first sign-in code exchanged, :func:`bind_phone`); until then
+    a later registration of the same NIK with another phone takes the row over. The same NIK
+    with the same phone returns the same person; a NIK bound to another phone is a 409 (a
+    health officer re-binds it, :mod:`lindung_health.people.recovery`). Nothing is written when
+    the registry cannot be reached (503)."""
     today = now.astimezone(JAKARTA).date()
     try:
         info = parse_nik(request.nik, tk.regions, today=today)
@@ -61,9 +91,18 @@ async def register(
             code="nik-birth-date-mismatch",
         )
     phone = _phone(request.phone)
+    record = await registry.verify(request.nik, request.name.strip(), request.birth_date)
+    if record is None:
+        log.info("registration refused: identity not confirmed by the civil registry")
+        raise IdentityNotVerified(
+            "the NIK, full name and birth date do not match a resident of the civil registry"
+        )
     nik_hash = tk.protector.hash(request.nik)
+    await repository.lock_phone(session, phone)
 
     existing = await repository.by_nik_hash(session, nik_hash)
+    if existing is None or (existing.phone_verified_at is None and existing.phone_e164 != phone):
+        await check_phone_room(session, tk, phone)
     if existing is None:
         new_id = await repository.insert_if_new(
             session,
@@ -71,14 +110,15 @@ async def register(
                 "id": uuid.uuid4(),
                 "nik_hash": nik_hash,
                 "nik_ciphertext": tk.protector.encrypt(request.nik),
-                "name": request.name.strip(),
-                "birth_date": request.birth_date,
-                "sex": info.sex,
+                "name": record.full_name,
+                "birth_date": record.birth_date,
+                "sex": record.sex,
                 "regency_code": info.regency_code,
                 "phone_e164": phone,
                 "language": request.language.value,
                 "created_at": now,
                 "updated_at": now,
+                "phone_verified_at": None,
             },
         )
         if new_id is not None:
@@ -91,14 +131,34 @@ async def register(
             return person, True
         existing = await repository.by_nik_hash(session, nik_hash)
         assert existing is not None
+    if existing.phone_verified_at is None:
+        # Nothing is bound yet: the registration whose phone proves itself first wins.
+        if existing.phone_e164 != phone or existing.language != request.language.value:
+            existing.phone_e164, existing.language = phone, request.language.value
+            existing.name, existing.updated_at = record.full_name, now
+            await session.flush()
+            await outbox.add_events(session, [_contact_event(existing)])
+        return existing, False
     if existing.phone_e164 != phone:
         # Not silently re-pointed: whoever controls the phone controls the account.
         raise Conflict(
             "this NIK is already registered with another phone number; sign in with that "
-            "number and change it, or ask a health officer",
+            "number and change it, or ask a health officer to re-bind it to your phone",
             code="nik-registered-other-phone",
         )
     return existing, False
+
+
+async def bind_phone(session: AsyncSession, tk: Toolkit, person: Person, now: datetime) -> None:
+    """The phone has just been proven by a sign-in code: bind the NIK to it, within the
+    per-phone limit."""
+    if person.phone_verified_at is not None:
+        return
+    await repository.lock_phone(session, person.phone_e164)
+    await check_phone_room(session, tk, person.phone_e164)
+    person.phone_verified_at = now
+    await session.flush()
+    log.info("phone proven; NIK bound", extra={"person_id": str(person.id)})
 
 
 def _contact_event(person: Person) -> Envelope[Any]:

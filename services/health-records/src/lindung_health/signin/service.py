@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lindung_health.models import Person, SignInCode
 from lindung_health.people import repository as people
 from lindung_health.people.phone import InvalidPhone, normalise_phone
+from lindung_health.people.service import bind_phone
 from lindung_health.signin import repository
 from lindung_health.signin.schemas import CodeIssued, CodeRequest, TokenOut
 from lindung_health.toolkit import Toolkit
@@ -133,6 +134,13 @@ async def exchange_code(
         return refused
     row.consumed_at = now
     await session.flush()
+    person = await people.get(session, row.person_id)
+    if person is None:
+        return refused
+    try:
+        await bind_phone(session, tk, person, now)
+    except Problem as problem:
+        return SignInFailure(problem)
     ttl = tk.settings.citizen_token_ttl_seconds
     token = issuer.issue(
         subject=str(row.person_id), roles=[Role.CITIZEN], ttl_seconds=ttl, now=now.timestamp()
