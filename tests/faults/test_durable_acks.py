@@ -19,6 +19,8 @@ import pytest
 from lindung_shared.auth import TokenIssuer
 from lindung_shared.settings import ServiceSettings, with_database
 
+from tests.e2e.devsystems import DevSystems
+
 from .procs import ServiceProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -142,6 +144,16 @@ def _nik(serial: int) -> tuple[str, date]:
 async def test_health_records_writes_survive_a_kill_right_after_the_answer(issuer, logs):
     serial = uuid.uuid4().int % 9000 + 1000
     nik, born = _nik(serial)
+    # Registration is checked with the civil registry: the development one knows this person.
+    async with httpx.AsyncClient(timeout=30) as http:
+        await DevSystems().enrol(
+            http,
+            nik=nik,
+            full_name="Tahan Banting",
+            birth_date=born,
+            sex="M",
+            regency_code="3171",
+        )
     with Killer("health-records", "lindung_health_records", logs) as k:
         person = await k.write(
             "POST",
