@@ -9,21 +9,42 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from pathlib import Path
 
-from lindung_shared.auth import Role, TokenIssuer
-from lindung_shared.dbadmin import create_database
-from lindung_shared.events import TOPICS
-from lindung_shared.kafka import ensure_topics
-from lindung_shared.manifest import installed_services
-from lindung_shared.migrations import upgrade
-from lindung_shared.settings import ServiceSettings, with_database
+# Imports are made where they are needed: `lindung token` loads neither the web framework nor
+# the database and Kafka clients, and answers in a fraction of a second.
+
+ROLES = ("citizen", "venue_manager", "health_officer", "feed", "service")
+
+
+def keys_dir_problem(keys_dir: Path) -> str | None:
+    """Why ``keys_dir`` must not be used for new development keys, or None. Keys are never
+    made silently outside the project: a token signed by a fresh key that no running service
+    knows would be refused everywhere."""
+    if os.environ.get("LINDUNG_KEYS_DIR") or (keys_dir / "auth-dev-private.pem").exists():
+        return None
+    root = keys_dir.parent
+    if (root / "services").is_dir() and (root / "shared").is_dir():
+        return None
+    return (
+        f"no development keys at {keys_dir} and it is not in a Lindung checkout; "
+        "set LINDUNG_KEYS_DIR to the project's .keys directory"
+    )
 
 
 def _token(args: argparse.Namespace) -> int:
+    from lindung_shared.settings import ServiceSettings
+    from lindung_shared.tokens import TokenIssuer
+
     settings = ServiceSettings()
     if not settings.is_development:
         print("lindung token only works in development (LINDUNG_ENV=development)", file=sys.stderr)
+        return 2
+    problem = keys_dir_problem(settings.keys_dir)
+    if problem:
+        print(f"lindung token: {problem}", file=sys.stderr)
         return 2
     issuer = TokenIssuer.development(settings)
     print(
@@ -35,6 +56,13 @@ def _token(args: argparse.Namespace) -> int:
 
 
 async def _bootstrap_async(only_topics: bool) -> None:
+    from lindung_shared.dbadmin import create_database
+    from lindung_shared.events import TOPICS
+    from lindung_shared.kafka import ensure_topics
+    from lindung_shared.manifest import installed_services
+    from lindung_shared.migrations import upgrade
+    from lindung_shared.settings import ServiceSettings, with_database
+
     settings = ServiceSettings()
     if not only_topics:
         for manifest in installed_services():
@@ -52,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lindung")
     sub = parser.add_subparsers(dest="command", required=True)
     token = sub.add_parser("token", help="print a development access token")
-    token.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
+    token.add_argument("--role", action="append", required=True, choices=ROLES)
     token.add_argument("--subject", required=True)
     token.add_argument("--venue", action="append", help="venue id (managers); repeatable")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")

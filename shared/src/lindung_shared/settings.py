@@ -20,12 +20,21 @@ Environment = Literal["development", "test", "production"]
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "dev-only", "placeholder")
 
 
+def _is_repo(path: Path) -> bool:
+    return (path / "services").is_dir() and (path / "shared").is_dir()
+
+
 def _repo_root() -> Path:
-    """The directory holding the monorepo (where `.stack/` and `.keys/` live in development)."""
+    """The directory holding the monorepo (where `.stack/` and `.keys/` live in development):
+    the checkout around the working directory, else the checkout this package is installed
+    from (an editable install: shared/src/lindung_shared), else the working directory."""
     here = Path.cwd().resolve()
     for candidate in (here, *here.parents):
-        if (candidate / "services").is_dir() and (candidate / "shared").is_dir():
+        if _is_repo(candidate):
             return candidate
+    installed = Path(__file__).resolve().parents[3]
+    if _is_repo(installed):
+        return installed
     return here
 
 
