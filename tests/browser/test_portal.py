@@ -164,6 +164,11 @@ def test_a_check_in_raises_the_occupancy_without_a_reload(
     assert page.evaluate("() => window.__marker") == marker, "the page was not reloaded"
     assert_accessible(page)
     screenshot(page, "venue")
+    # On a phone: nothing runs off the side of the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshot(page, "venue-phone")
+    page.set_viewport_size({"width": 1100, "height": 900})
 
 
 def test_a_confirmed_case_alerts_the_manager(
