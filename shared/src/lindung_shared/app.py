@@ -13,17 +13,19 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.types import ASGIApp
 
 from lindung_shared.auth import TokenVerifier
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.errors import install_error_handlers
+from lindung_shared.guard import ContainErrors, RequestGuard
 from lindung_shared.kafka import kafka_reachable
 from lindung_shared.logging import configure_logging
 from lindung_shared.metrics import install_metrics
@@ -45,6 +47,14 @@ async def database_ready(app: FastAPI, timeout: float = 3.0) -> bool:
         return False
 
 
+class LindungAPI(FastAPI):
+    """FastAPI with :class:`~lindung_shared.guard.ContainErrors` around the whole stack, so
+    that an error answered with a 500 never costs the client its keep-alive connection."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return ContainErrors(super().build_middleware_stack())
+
+
 def create_app(
     *,
     settings: ServiceSettings,
@@ -55,7 +65,10 @@ def create_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     openapi_tags: list[dict[str, Any]] | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
+    """The service's app. ``body_limits`` raises the request-body limit (bytes) for the
+    exact paths it names; every other route reads at most ``settings.max_body_bytes``."""
     configure_logging(settings.service_name, settings.log_level)
 
     @asynccontextmanager
@@ -79,7 +92,7 @@ def create_app(
             await app.state.engine.dispose()
             log.info("stopped")
 
-    app = FastAPI(
+    app = LindungAPI(
         title=title,
         description=description,
         version=version,
@@ -87,6 +100,10 @@ def create_app(
         openapi_tags=openapi_tags,
     )
     install_error_handlers(app)
+    # Inside the metrics middleware, so refusals are counted and carry a request id.
+    app.add_middleware(
+        RequestGuard, default_limit=settings.max_body_bytes, limits=body_limits or {}
+    )
     install_metrics(app, settings.service_name)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

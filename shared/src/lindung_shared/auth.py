@@ -156,19 +156,33 @@ class TokenVerifier:
         return claims
 
     def _principal(self, claims: dict[str, Any]) -> tuple[Principal, float]:
+        # Every claim is type-checked: a validly signed token with a claim of the wrong type
+        # is refused (401), never a 500.
+        if not isinstance(claims.get("sub"), str):
+            raise Unauthorized("the bearer token is not valid: sub must be a string")
+        if "jti" in claims and not isinstance(claims["jti"], str):
+            raise Unauthorized("the bearer token is not valid: jti must be a string")
         try:
-            roles = frozenset(Role(r) for r in claims.get("roles", []))
+            roles = frozenset(Role(r) for r in _strings(claims, "roles"))
         except ValueError as exc:
             raise Unauthorized("the bearer token names an unknown role") from exc
         principal = Principal(
-            subject=str(claims["sub"]),
+            subject=claims["sub"],
             roles=roles,
-            venues=frozenset(str(v) for v in claims.get("venues", [])),
+            venues=frozenset(_strings(claims, "venues")),
             token_id=claims.get("jti"),
         )
         # Honoured until its expiry, without the decoder's leeway: a cached token never
         # outlives what a fresh check would accept.
         return principal, float(claims["exp"])
+
+
+def _strings(claims: dict[str, Any], name: str) -> list[str]:
+    """A claim that must be a list of strings (absent: empty); 401 otherwise."""
+    value = claims.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Unauthorized(f"the bearer token is not valid: {name} must be a list of strings")
+    return value
 
 
 class Bearer(HTTPBearer):

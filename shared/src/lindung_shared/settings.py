@@ -62,6 +62,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", alias="LINDUNG_LOG_LEVEL")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    #: The largest request body an API reads, bytes, unless the service raises it for a
+    #: route (``create_app(body_limits=...)``); larger bodies are refused with 413.
+    max_body_bytes: int = Field(default=65_536, alias="LINDUNG_MAX_BODY_BYTES")
 
     @property
     def is_development(self) -> bool:

@@ -42,6 +42,10 @@ async def _close_door(app: FastAPI) -> None:
         await door.pool.close()
 
 
+#: The largest offline batch item, bytes of JSON (see the batch route's body limit).
+BATCH_ITEM_BYTES = 2_400
+
+
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_app(
@@ -53,6 +57,9 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             "Check-out, offline batches, visit history, occupancy and statistics for managers."
         ),
         routers=[checkins_router, visits_router, venues_router, regency_router, exposure_router],
+        # An offline batch: up to batch_max_items items of at most ~2.4 KB each (a 2,048-
+        # character QR code, a client id and a time); every other route: the default 64 KiB.
+        body_limits={"/v1/checkins/batch": settings.batch_max_items * BATCH_ITEM_BYTES + 1024},
         on_startup=[_open_door],
         on_shutdown=[_close_door],
         openapi_tags=[

@@ -21,6 +21,10 @@ national vaccination and laboratory feeds (FHIR R4), screening status by version
 cases, exposures, and the officers' audit log."""
 
 
+FEED_BODY_BYTES = 4 * 1024 * 1024
+CERTIFICATE_BODY_BYTES = 4_200_000
+
+
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -45,6 +49,13 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         title="Lindung health-records",
         description=DESCRIPTION,
         routers=routers,
+        body_limits={
+            # a Bundle of up to MAX_ENTRIES entries (~4 KB each)
+            "/v1/feeds/fhir": FEED_BODY_BYTES,
+            # a QR image: base64 in JSON (4,000,000 characters at most) or a 3 MB file
+            "/v1/certificates/verify": CERTIFICATE_BODY_BYTES,
+            "/v1/people/me/certificates/foreign": CERTIFICATE_BODY_BYTES,
+        },
         on_startup=[startup],
         on_shutdown=[shutdown],
         openapi_tags=[

@@ -21,7 +21,7 @@ async def list_audit(
     session: SessionDep,
     person_id: uuid.UUID | None = None,
     officer_id: Annotated[str | None, Query(max_length=200)] = None,
-    before_id: int | None = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     rows = await repository.search(

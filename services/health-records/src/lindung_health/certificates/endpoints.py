@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from lindung_shared.auth import CitizenDep, HealthOfficerDep, Principal, Role, require_roles
 from lindung_shared.db import SessionDep
@@ -78,7 +79,8 @@ async def _payload(request: Request) -> str:
     """The HC1 text from JSON (``hc1`` or ``image_base64``) or multipart (``hc1`` or ``image``)."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form()
+        # Text fields hold an HC1 string (8,000 characters at most): 64 KiB is plenty.
+        form = await request.form(max_files=1, max_fields=4, max_part_size=64 * 1024)
         text, upload = form.get("hc1"), form.get("image")
         if isinstance(text, str) and text.strip():
             return service.payload_from(text, None)
@@ -87,7 +89,7 @@ async def _payload(request: Request) -> str:
         image = await upload.read(MAX_IMAGE_BYTES + 1)
         if len(image) > MAX_IMAGE_BYTES:
             raise Unprocessable("the image is larger than 3 MB")
-        return service.payload_from(None, image)
+        return await anyio.to_thread.run_sync(service.payload_from, None, image)
     try:
         body = VerifyRequest.model_validate(json.loads(await request.body() or b"{}"))
     except (ValueError, ValidationError) as exc:
@@ -95,8 +97,12 @@ async def _payload(request: Request) -> str:
             'send JSON {"hc1": "HC1:..."} or {"image_base64": "..."}, or a multipart form'
         ) from exc
     if body.image_base64:
-        return service.payload_from(body.hc1, service.decode_base64_image(body.image_base64))
+        return await anyio.to_thread.run_sync(_from_base64_image, body.hc1, body.image_base64)
     return service.payload_from(body.hc1, None)
+
+
+def _from_base64_image(hc1: str | None, image_base64: str) -> str:
+    return service.payload_from(hc1, service.decode_base64_image(image_base64))
 
 
 _PAYLOAD_BODY: dict[str, Any] = {
@@ -187,7 +193,7 @@ async def get_trust_list(
     session: SessionDep,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[TrustListEntry]:
     records = await service.trust_list(
         session, country=country.upper() if country else None, limit=limit, offset=offset

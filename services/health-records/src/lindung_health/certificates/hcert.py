@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -251,6 +252,10 @@ def encode(
 
 
 def unprefix(text: str) -> str:
+    if len(text) > MAX_HC1_CHARS:
+        raise HcertError(
+            Reason.BAD_PREFIX, f"the payload is longer than {MAX_HC1_CHARS} characters"
+        )
     stripped = text.strip()
     if not stripped.startswith(PREFIX):
         raise HcertError(Reason.BAD_PREFIX, "the payload does not start with HC1:")
@@ -264,14 +269,28 @@ def base45_decode(text: str) -> bytes:
         raise HcertError(Reason.BASE45, "the payload is not valid Base45") from exc
 
 
+#: The longest ``HC1:`` text read (a QR code holds at most 4,296 characters).
+MAX_HC1_CHARS = 8_000
+#: The most a certificate may inflate to; real ones are one or two kilobytes, and a
+#: "zip bomb" of 5 KB would otherwise inflate to 5 MB (978 KB of form field to 640 MB).
+MAX_INFLATED_BYTES = 64 * 1024
+
+
 def decompress(data: bytes) -> bytes:
-    """Inflate the zlib stream. A bare COSE message (some issuers skip compression) passes as is."""
+    """Inflate the zlib stream, at most :data:`MAX_INFLATED_BYTES`. A bare COSE message (some
+    issuers skip compression) passes as is."""
     if data[:1] in (b"\xd2", b"\x84") or data[:2] == b"\xd8\x3d":
         return data
+    inflater = zlib.decompressobj()
     try:
-        return zlib.decompress(data)
+        inflated = inflater.decompress(data, MAX_INFLATED_BYTES)
     except zlib.error as exc:
         raise HcertError(Reason.ZLIB, "the zlib stream is corrupt") from exc
+    if inflater.unconsumed_tail:
+        raise HcertError(Reason.ZLIB, f"the zlib stream inflates beyond {MAX_INFLATED_BYTES} bytes")
+    if not inflater.eof:
+        raise HcertError(Reason.ZLIB, "the zlib stream is corrupt (truncated)")
+    return inflated
 
 
 @dataclass(frozen=True)
@@ -344,23 +363,45 @@ def parse_cose(data: bytes) -> CoseSign1:
     )
 
 
-def _plain(value: Any) -> Any:
-    """CBOR values as JSON-compatible Python (tagged dates become ISO strings)."""
+#: Deepest nesting accepted in a certificate's content (a DCC needs four levels).
+MAX_CONTENT_DEPTH = 16
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """CBOR values as JSON-compatible Python (tagged dates become ISO strings, keys strings).
+    Content JSON or PostgreSQL could not hold is refused: nesting deeper than
+    :data:`MAX_CONTENT_DEPTH`, NUL characters, NaN and infinities."""
+    if depth > MAX_CONTENT_DEPTH:
+        raise HcertError(Reason.CWT_CLAIMS, "the certificate's content is nested too deep")
     if isinstance(value, Mapping):
-        return {str(k) if not isinstance(k, str | int) else k: _plain(v) for k, v in value.items()}
+        return {_plain_key(k): _plain(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, depth + 1) for v in value]
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, cbor2.CBORTag):
-        return _plain(value.value)
+        return _plain(value.value, depth + 1)
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, str) and "\x00" in value:
+        raise HcertError(Reason.CWT_CLAIMS, "the certificate's content holds a NUL character")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise HcertError(Reason.CWT_CLAIMS, "the certificate's content holds NaN or infinity")
+        if value.is_integer():
+            return int(value)
+    if value is not None and not isinstance(value, str | int | float | bool):
+        return str(value)  # undefined, other CBOR simple values, sets
     return value
+
+
+def _plain_key(key: Any) -> str:
+    text = key if isinstance(key, str) else str(_plain(key, MAX_CONTENT_DEPTH))
+    if "\x00" in text:
+        raise HcertError(Reason.CWT_CLAIMS, "the certificate's content holds a NUL character")
+    return text
 
 
 def _moment(value: Any) -> datetime | None:
@@ -499,11 +540,13 @@ def verify(
     signers: SignerLookup,
     at: datetime,
     validate_schema: bool = True,
+    decoded: tuple[CoseSign1, HcertClaims] | None = None,
 ) -> Verification:
-    """Decode and verify ``hc1`` at the moment ``at`` against the signers ``signers`` knows."""
+    """Decode and verify ``hc1`` at the moment ``at`` against the signers ``signers`` knows
+    (``decoded``: what :func:`decode` already made of it, so it is decoded once)."""
     result = Verification(valid=False, reason=Reason.VALID, detail="")
     try:
-        cose, claims = decode(hc1)
+        cose, claims = decoded if decoded is not None else decode(hc1)
         result.kid, result.claims = cose.kid, claims
         candidates = list(signers(cose.kid)) if cose.kid else []
         if not candidates:

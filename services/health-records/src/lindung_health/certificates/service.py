@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import anyio.to_thread
 from cryptography import x509
 from lindung_shared.errors import NotFound, Problem, Unprocessable
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,8 +49,11 @@ class Checked:
 
 
 def payload_from(hc1: str | None, image: bytes | None) -> str:
-    """The ``HC1:`` text to verify: given as is, or read from the QR in an image."""
+    """The ``HC1:`` text to verify: given as is (at most 8,000 characters, however it was
+    sent), or read from the QR in an image (CPU-heavy: call it in a worker thread)."""
     if hc1:
+        if len(hc1) > hcert.MAX_HC1_CHARS:
+            raise Unprocessable(f"hc1 is longer than {hcert.MAX_HC1_CHARS} characters")
         return hc1
     if image is None:
         raise Unprocessable("give an HC1 string (hc1) or a QR image (image or image_base64)")
@@ -66,15 +71,21 @@ def decode_base64_image(data: str) -> bytes:
 
 
 async def verify_payload(session: AsyncSession, hc1: str, now: datetime) -> Checked:
-    """Verify ``hc1`` at ``now`` against every trusted document signer (ours and foreign)."""
+    """Verify ``hc1`` at ``now`` against every trusted document signer (ours and foreign).
+    It is decoded once (inflation capped), and decoding and signature checks run in a
+    worker thread, off the event loop."""
     try:
-        cose, _ = hcert.decode(hc1)
-        kid = cose.kid
-    except hcert.HcertError:
-        kid = None  # verify() reports the step that failed
+        decoded = await anyio.to_thread.run_sync(hcert.decode, hc1)
+    except hcert.HcertError as exc:
+        return Checked(hcert.Verification(valid=False, reason=exc.reason, detail=exc.detail))
+    kid = decoded[0].kid
     records = await repository.signers_with_kid(session, kid) if kid else []
     certificates = [x509.load_der_x509_certificate(r.certificate_der) for r in records]
-    result = hcert.verify(hc1, signers=lambda _: certificates, at=now)
+    result = await anyio.to_thread.run_sync(
+        functools.partial(
+            hcert.verify, hc1, signers=lambda _: certificates, at=now, decoded=decoded
+        )
+    )
     checked = Checked(result)
     if result.signer is not None:
         for record, certificate in zip(records, certificates, strict=True):

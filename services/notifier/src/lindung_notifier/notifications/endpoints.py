@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -45,7 +46,7 @@ async def list_notifications(
     session: SessionDep,
     unread: Annotated[bool, Query(description="only those not yet read")] = False,
     before: Annotated[
-        int | None, Query(ge=1, description="the next_before of the last page")
+        int | None, Query(ge=1, le=2**63 - 1, description="the next_before of the last page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> NotificationPage:
@@ -78,8 +79,8 @@ async def stream_notifications(
     heartbeat: float = request.app.state.settings.sse_heartbeat_seconds
     recipient = principal.subject
     cursor: int | None = None
-    if last_event_id is not None and last_event_id.strip().isdigit():
-        cursor = int(last_event_id.strip())
+    if last_event_id is not None and re.fullmatch(r"[0-9]{1,18}", last_event_id.strip()):
+        cursor = int(last_event_id.strip())  # 18 digits stay within bigint
     if cursor is None:
         async with sessionmaker() as session:
             cursor = await repository.latest_seq(session, recipient)
