@@ -7,6 +7,7 @@ sit in clear. A needle is searched as UTF-8 text; bytea columns are searched for
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -86,11 +87,19 @@ async def _search_topic(topic: str, needles: Mapping[str, str]) -> set[str]:
     found: set[str] = set()
     encoded = [(n.encode(), label) for n, label in needles.items()]
     try:
-        await consumer._client.force_metadata_update()
-        partitions = consumer.partitions_for_topic(topic) or set()
+        # The partitions from a metadata answer read here (the consumer's own cached metadata
+        # only covers topics it has been asked about, and was found empty at times, which
+        # silently skipped the topic). A catalogue topic without partitions is an error.
+        partitions: set[int] = set()
+        deadline = time.monotonic() + 30
+        while not partitions:
+            metadata = await consumer._client.fetch_all_metadata()
+            partitions = metadata.partitions_for_topic(topic) or set()
+            if not partitions:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no partitions known for topic {topic}")
+                await asyncio.sleep(0.5)
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return found
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         await consumer.seek_to_beginning(*tps)
