@@ -134,7 +134,11 @@ class Story:
     # -- the story ----------------------------------------------------------------------
 
     async def venues(self) -> None:
-        self.narrate("A mall and a café in Jakarta Selatan register with the venue registry.")
+        self.narrate(
+            "A mall and a café in Jakarta Selatan register with the venue registry; the mall "
+            "moves over from an earlier check-in system and says it has received visitors for "
+            "twenty days."
+        )
         self.mall = await self.call(
             "POST",
             f"{self.urls.registry}/v1/venues",
@@ -150,6 +154,7 @@ class Story:
                 "capacity": 500,
                 "max_stay_minutes": 240,
                 "entrances": ["Lobby utama"],
+                "operating_since": (datetime.now(UTC) - timedelta(days=20)).isoformat(),
             },
         )
         self.cafe = await self.call(
@@ -376,6 +381,26 @@ class Story:
         self.narrate(
             f"  Dewi: admitted at the café ({dewi['occupancy']['present']}/"
             f"{dewi['occupancy']['capacity']})."
+        )
+        # A visit the café cannot have had: it registered today and said nothing earlier.
+        backdated = await self.call(
+            "POST",
+            f"{self.urls.checkin}/v1/checkins/batch",
+            headers=self.dewi.headers,
+            json={
+                "items": [
+                    {
+                        "client_id": f"{self.run_id}-dewi-before-the-cafe",
+                        "qr": self.cafe_qr["payload"],
+                        "scanned_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
+                    }
+                ]
+            },
+        )
+        self.results["before_the_cafe"] = backdated["items"][0]
+        self.narrate(
+            "  An offline visit to the café from three days ago, before it existed: "
+            f"{backdated['items'][0]['status']} ({backdated['items'][0].get('error')})."
         )
 
         async def refused_for_capacity() -> dict[str, Any] | None:

@@ -108,6 +108,8 @@ def test_the_whole_story(told: tuple[Story, dict[str, Any]]) -> None:
     _, results = told
     assert results["citra"]["colour"] == "red"
     assert results["eko"]["outcome"] == "refused"
+    before = results["before_the_cafe"]
+    assert (before["status"], before["error"]) == ("rejected", "before-venue-existed"), before
     assert results["seconds_to_black"] < 60
     budi = results["inbox_Budi"]
     assert len(budi) == 1, "one exposure, one notification: never twice"

@@ -59,6 +59,8 @@ venues = Table(
     Column("opening_hours", JSONB, nullable=False),
     Column("status", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Offline visits scanned before it are refused; NULL: not announced (no check).
+    Column("operating_since", DateTime(timezone=True), nullable=True),
 )
 
 venue_occupancy = Table(

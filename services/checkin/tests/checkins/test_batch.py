@@ -391,3 +391,55 @@ async def test_a_check_out_before_the_check_in_is_refused(
     answer = await upload(client, green_citizen, [item])
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_visits_from_before_the_venue_existed_are_refused(
+    client, signer, make_venue, green_citizen, sessions
+):
+    """The registry says when the venue started receiving visitors; an offline visit scanned
+    earlier than that (less 5 minutes of clock skew) cannot have happened."""
+    venue = await make_venue(operating_since=datetime.now(UTC) - timedelta(hours=2))
+    answers = (
+        await upload(
+            client,
+            green_citizen,
+            [
+                _item(signer, venue.venue_id, "before", timedelta(hours=3)),
+                _item(signer, venue.venue_id, "skew", timedelta(hours=2, minutes=4)),
+                _item(signer, venue.venue_id, "after", timedelta(hours=1)),
+            ],
+        )
+    ).json()["items"]
+    assert [(a["client_id"], a["status"], a.get("error")) for a in answers] == [
+        ("before", "rejected", "before-venue-existed"),
+        ("skew", "recorded", None),
+        ("after", "recorded", None),
+    ]
+    assert await visits_at(sessions, venue.venue_id) == 2
+    # A live scan is not affected (its time is the server's).
+    live = await client.post(
+        "/v1/checkins", json={"qr": signer.sign(venue.venue_id)}, headers=green_citizen.headers
+    )
+    assert live.json()["outcome"] == "admitted", live.text
+
+
+async def test_a_held_visit_older_than_its_venue_is_dropped_when_the_venue_arrives(
+    client, signer, green_citizen, sessions
+):
+    venue = venue_snapshot(operating_since=datetime.now(UTC) - timedelta(hours=1))
+    items = [_item(signer, venue.venue_id, "too-early", timedelta(hours=3))]
+    held = (await upload(client, green_citizen, items)).json()["items"][0]
+    assert held["status"] == "pending", held
+    async with sessions() as session, session.begin():
+        await upsert_venue(session, venue)
+    assert await visits_at(sessions, venue.venue_id) == 0
+    assert (
+        await scalar(
+            sessions,
+            "SELECT count(*) FROM pending_offline_visits WHERE venue_id = :v",
+            v=venue.venue_id,
+        )
+        == 0
+    )
+    retried = (await upload(client, green_citizen, items)).json()["items"][0]
+    assert (retried["status"], retried["error"]) == ("rejected", "before-venue-existed")

@@ -47,6 +47,12 @@ def doors(draw: st.DrawFn) -> tuple[Door, list[tuple[str, Any]]]:
             timezone=draw(st.sampled_from(TIMEZONES)),
             hours=tuple(hours),
             closed=i > 0 and draw(st.integers(0, 5)) == 0,
+            operating_since=draw(
+                st.one_of(
+                    st.none(),
+                    st.sampled_from([0, 4, 6, 60, 300]).map(lambda m: START + timedelta(minutes=m)),
+                )
+            ),
         )
     unknown_venue = str(uuid.uuid4())  # signed, but not registered here
     people = [str(uuid.uuid4()) for _ in range(draw(st.integers(1, 3)))]
@@ -113,8 +119,9 @@ async def _set_up(conn: asyncpg.Connection, door: Door, version: str) -> None:
         ]
         await conn.execute(
             "INSERT INTO venues (venue_id, manager_id, name, category, regency_code, timezone, "
-            "capacity, effective_capacity, max_stay_minutes, opening_hours, status, updated_at) "
-            "VALUES ($1, 'm', 'V', $2, '3171', $3, $4, $4, $5, $6::jsonb, $7, now())",
+            "capacity, effective_capacity, max_stay_minutes, opening_hours, status, updated_at, "
+            "operating_since) "
+            "VALUES ($1, 'm', 'V', $2, '3171', $3, $4, $4, $5, $6::jsonb, $7, now(), $8)",
             uuid.UUID(v.venue_id),
             v.category,
             v.timezone,
@@ -122,6 +129,7 @@ async def _set_up(conn: asyncpg.Connection, door: Door, version: str) -> None:
             int(v.max_stay.total_seconds() // 60),
             orjson.dumps(hours).decode(),
             "closed" if v.closed else "active",
+            v.operating_since,
         )
     for person, status in door.statuses.items():
         await conn.execute(

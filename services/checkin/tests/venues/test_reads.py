@@ -122,6 +122,4 @@ async def test_regency_summary_for_officers(
     assert (
         await client.get(f"/v1/regencies/{regency}/summary", headers=manager)
     ).status_code == 403
-    assert (
-        await client.get("/v1/regencies/31x1/summary", headers=officer)
-    ).status_code == 422
+    assert (await client.get("/v1/regencies/31x1/summary", headers=officer)).status_code == 422

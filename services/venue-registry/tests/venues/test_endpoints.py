@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -45,6 +46,29 @@ async def test_timezone_follows_the_province(
     assert venue["timezone"] == timezone
 
 
+async def test_operating_since_defaults_to_the_registration_and_may_go_back(
+    client, settings, manager, create_venue
+):
+    fresh = await create_venue(manager)
+    assert fresh["operating_since"] == fresh["created_at"]
+    since = datetime.now(UTC) - timedelta(days=20)
+    moved = await create_venue(manager, operating_since=since.isoformat())
+    assert datetime.fromisoformat(moved["operating_since"]) == since
+    # Announced to the other services with the venue.
+    engine = create_async_engine(settings.sqlalchemy_url)
+    try:
+        async with engine.connect() as conn:
+            announced = await conn.scalar(
+                text(
+                    "SELECT payload->>'operating_since' FROM outbox WHERE payload->>'venue_id' = :v"
+                ),
+                {"v": moved["id"]},
+            )
+    finally:
+        await engine.dispose()
+    assert datetime.fromisoformat(announced) == since
+
+
 async def test_explicit_timezone_wins(manager, create_venue):
     venue = await create_venue(manager, timezone="Asia/Makassar")
     assert venue["timezone"] == "Asia/Makassar"
@@ -77,6 +101,19 @@ async def test_explicit_timezone_wins(manager, create_venue):
         ({"max_stay_minutes": 0}, 422, "validation-error", "max_stay_minutes"),
         ({"name": "   "}, 422, "validation-error", "name"),
         ({"surprise": 1}, 422, "validation-error", "surprise"),
+        (
+            {"operating_since": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
+            422,
+            "operating-since-in-future",
+            "future",
+        ),
+        (
+            {"operating_since": (datetime.now(UTC) - timedelta(days=30)).isoformat()},
+            422,
+            "operating-since-too-old",
+            "21 days",
+        ),
+        ({"operating_since": "2026-11-20T00:00:00"}, 422, "validation-error", "operating_since"),
     ],
 )
 async def test_bad_input_is_a_precise_problem_and_writes_nothing(

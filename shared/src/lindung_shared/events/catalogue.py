@@ -162,6 +162,11 @@ class VenueSnapshot(Payload):
     )
     status: Literal["active", "closed"] = "active"
     updated_at: AwareDatetime
+    operating_since: AwareDatetime | None = Field(
+        default=None,
+        description="offline visits scanned before it are refused; absent from snapshots "
+        "published before it existed (no such check for those venues)",
+    )
 
 
 class VenueClosed(Payload):

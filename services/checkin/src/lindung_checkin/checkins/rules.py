@@ -9,7 +9,9 @@ PostgreSQL and compares every answer and the state left behind. In the order the
 1. **Idempotency.** A scan whose ``(person, client_id)`` was seen before answers the stored
    answer (``replayed``) and changes nothing.
 2. **Venue.** Unknown venue: ``unknown_venue`` (an offline item with a client id is held as
-   ``pending`` instead); closed for good: ``venue_closed``; a revoked code: ``qr_revoked``.
+   ``pending`` instead); closed for good: ``venue_closed``; a revoked code: ``qr_revoked``;
+   an offline visit scanned before the venue's ``operating_since`` (less
+   :data:`OPERATING_SINCE_SKEW`): ``before_venue_existed``.
 3. **Colour.** The local status; none, or past its ``valid_until``: red.
 4. **Automatic check-out time.** Check-in + the venue's maximum stay, or the closing time of
    the opening window the scan falls in when that is earlier (``closing``).
@@ -34,8 +36,22 @@ from zoneinfo import ZoneInfo
 
 Decision = str  # 'admit' | 'admit_with_check' | 'refuse'
 
+#: The phone's clock against the registry's: an offline scan this much before the venue's
+#: ``operating_since`` is still accepted (``checkin_scan`` has the same interval).
+OPERATING_SINCE_SKEW = timedelta(minutes=5)
+
 #: Outcomes that are decisions (kept for a retry); the others change nothing and are not kept.
 _DECIDED = frozenset({"admitted", "refused", "checked_out", "recorded"})
+
+
+def visit_end(
+    checked_in_at: datetime, auto_checkout_at: datetime, auto_method: str, at: datetime, method: str
+) -> tuple[datetime, str]:
+    """How every visit ends (``checkin_visit_end`` in SQL): at its automatic check-out, with
+    that method, when that came first; else at ``at`` (never before the check-in)."""
+    if auto_checkout_at <= at:
+        return auto_checkout_at, auto_method
+    return max(at, checked_in_at), method
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,8 @@ class Venue:
     timezone: str = "Asia/Jakarta"
     hours: Sequence[Hours] = ()
     closed: bool = False
+    #: When it started receiving visitors (None: not announced, no check).
+    operating_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +174,12 @@ class Door:
             return Answer("pending" if s.offline and s.client_id else "unknown_venue")
         if venue.closed:
             return Answer("venue_closed")
+        if (
+            s.offline
+            and venue.operating_since is not None
+            and s.at < venue.operating_since - OPERATING_SINCE_SKEW
+        ):
+            return Answer("before_venue_existed")
         if s.qr_id is not None and s.qr_id in self.revoked:
             return Answer("qr_revoked")
         colour = self.colour_of(s.person_id, s.at)
@@ -169,10 +193,9 @@ class Door:
             self.visits[s.visit_id] = (s.person_id, s.venue_id, s.at, auto_at, False)
             if s.checked_out_at is not None:
                 # Uploaded with its check-out: ended then, or at the automatic check-out.
-                if auto_at <= s.checked_out_at:
-                    self.closed[s.visit_id] = (auto_at, auto_method)
-                else:
-                    self.closed[s.visit_id] = (max(s.checked_out_at, s.at), "explicit")
+                self.closed[s.visit_id] = visit_end(
+                    s.at, auto_at, auto_method, s.checked_out_at, "explicit"
+                )
             return Answer(
                 "recorded",
                 visit_id=s.visit_id,
@@ -237,10 +260,9 @@ class Door:
     def close(self, visit: OpenVisit, at: datetime, method: str) -> None:
         """Close a visit and release its place: at its automatic check-out time (with that
         method) when it has passed, else at ``at`` (never before the check-in)."""
-        if visit.auto_checkout_at <= at:
-            self.closed[visit.visit_id] = (visit.auto_checkout_at, visit.auto_checkout_method)
-        else:
-            self.closed[visit.visit_id] = (max(at, visit.checked_in_at), method)
+        self.closed[visit.visit_id] = visit_end(
+            visit.checked_in_at, visit.auto_checkout_at, visit.auto_checkout_method, at, method
+        )
         if visit.counted:
             self.present[visit.venue_id] = max(self.present.get(visit.venue_id, 0) - 1, 0)
 

@@ -160,7 +160,11 @@ class BatchItemAnswer(BaseModel):
     visit_id: uuid.UUID | None = None
     colour: str | None = None
     reason: Text | None = None
-    error: str | None = Field(default=None, description="why a rejected item was not recorded")
+    error: str | None = Field(
+        default=None,
+        description="why a rejected item was not recorded, e.g. `before-venue-existed`: "
+        "scanned before the venue received visitors",
+    )
     replayed: bool = False
 
 

@@ -324,6 +324,7 @@ _FUNCTION_REJECTIONS = {
     "unknown_venue": "venue-not-found",  # not for batch items: with a client id they are held
     "venue_closed": "venue-closed",
     "qr_revoked": "qr-revoked",
+    "before_venue_existed": "before-venue-existed",
 }
 
 

@@ -25,8 +25,10 @@ _SWEEP = text(
         RETURNING ov.visit_id, ov.venue_id, ov.checked_in_at, ov.auto_checkout_at,
                   ov.auto_checkout_method, ov.counted
     ), closed AS (
-        UPDATE visits vi SET checked_out_at = g.auto_checkout_at,
-                             checkout_method = g.auto_checkout_method
+        UPDATE visits vi SET (checked_out_at, checkout_method) = (
+            SELECT e.o_checked_out_at, e.o_checkout_method
+            FROM checkin_visit_end(g.checked_in_at, g.auto_checkout_at, g.auto_checkout_method,
+                                   CAST(:now AS timestamptz), 'max_stay') e)
         FROM gone g
         WHERE vi.visit_id = g.visit_id AND vi.checked_in_at = g.checked_in_at
           AND vi.checked_out_at IS NULL

@@ -18,11 +18,10 @@ BEGIN
     DELETE FROM open_visits ov WHERE ov.person_id = p_person AND ov.visit_id = p_visit
     RETURNING * INTO cur;
     IF FOUND THEN
-        UPDATE visits vi SET
-            checked_out_at = CASE WHEN cur.auto_checkout_at <= p_at
-                THEN cur.auto_checkout_at ELSE greatest(p_at, cur.checked_in_at) END,
-            checkout_method = CASE WHEN cur.auto_checkout_at <= p_at
-                THEN cur.auto_checkout_method ELSE 'explicit' END
+        UPDATE visits vi SET (checked_out_at, checkout_method) = (
+            SELECT e.o_checked_out_at, e.o_checkout_method
+            FROM checkin_visit_end(cur.checked_in_at, cur.auto_checkout_at,
+                                   cur.auto_checkout_method, p_at, 'explicit') e)
         WHERE vi.visit_id = cur.visit_id AND vi.checked_in_at = cur.checked_in_at;
         IF cur.counted THEN
             UPDATE venue_occupancy vo SET present = greatest(vo.present - 1, 0)

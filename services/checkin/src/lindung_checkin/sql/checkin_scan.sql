@@ -95,6 +95,12 @@ BEGIN
         o_outcome := 'venue_closed';
         RETURN;
     END IF;
+    -- An offline visit from before the venue received visitors cannot have happened (the
+    -- venue's own clock against the phone's: five minutes of skew allowed).
+    IF p_source = 'offline' AND p_at < v.operating_since - interval '5 minutes' THEN
+        o_outcome := 'before_venue_existed';
+        RETURN;
+    END IF;
     IF p_qr IS NOT NULL AND EXISTS (SELECT 1 FROM revoked_qr_codes r WHERE r.qr_id = p_qr) THEN
         o_outcome := 'qr_revoked';
         RETURN;
@@ -126,13 +132,9 @@ BEGIN
         -- An offline visit uploaded with its check-out (the app checked out while offline):
         -- it ended then, or at its automatic check-out if that came first.
         IF p_checked_out_at IS NOT NULL THEN
-            IF o_auto_checkout_at <= p_checked_out_at THEN
-                out_at := o_auto_checkout_at;
-                out_method := auto_method;
-            ELSE
-                out_at := greatest(p_checked_out_at, p_at);
-                out_method := 'explicit';
-            END IF;
+            SELECT e.o_checked_out_at, e.o_checkout_method INTO out_at, out_method
+            FROM checkin_visit_end(p_at, o_auto_checkout_at, auto_method, p_checked_out_at,
+                                   'explicit') e;
         END IF;
         INSERT INTO visits (visit_id, person_id, venue_id, qr_id, entrance, checked_in_at,
                             checked_out_at, checkout_method, auto_checkout_at, client_id,
@@ -148,12 +150,12 @@ BEGIN
         IF has_open THEN
             o_closed_visit_id := cur.visit_id;
             o_closed_venue_id := cur.venue_id;
-            UPDATE visits vi SET
-                checked_out_at = CASE WHEN cur.auto_checkout_at <= p_at
-                    THEN cur.auto_checkout_at ELSE greatest(p_at, cur.checked_in_at) END,
-                checkout_method = CASE WHEN cur.auto_checkout_at <= p_at
-                    THEN cur.auto_checkout_method
-                    WHEN cur.venue_id = p_venue THEN 'rescan' ELSE 'elsewhere' END
+            UPDATE visits vi SET (checked_out_at, checkout_method) = (
+                SELECT e.o_checked_out_at, e.o_checkout_method
+                FROM checkin_visit_end(cur.checked_in_at, cur.auto_checkout_at,
+                                       cur.auto_checkout_method, p_at,
+                                       CASE WHEN cur.venue_id = p_venue THEN 'rescan'
+                                            ELSE 'elsewhere' END) e)
             WHERE vi.visit_id = cur.visit_id AND vi.checked_in_at = cur.checked_in_at;
             -- Lock order: occupancy rows in venue id order.
             IF cur.counted AND cur.venue_id <= p_venue THEN

@@ -13,15 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 _UPSERT = text(
     """
     INSERT INTO venues (venue_id, manager_id, name, category, regency_code, timezone, capacity,
-                        effective_capacity, max_stay_minutes, opening_hours, status, updated_at)
+                        effective_capacity, max_stay_minutes, opening_hours, status, updated_at,
+                        operating_since)
     VALUES (:venue_id, :manager_id, :name, :category, :regency_code, :timezone, :capacity,
             :effective_capacity, :max_stay_minutes, CAST(:opening_hours AS jsonb), :status,
-            :updated_at)
+            :updated_at, :operating_since)
     ON CONFLICT (venue_id) DO UPDATE SET
         manager_id = EXCLUDED.manager_id, name = EXCLUDED.name, category = EXCLUDED.category,
         regency_code = EXCLUDED.regency_code, timezone = EXCLUDED.timezone,
         capacity = EXCLUDED.capacity, effective_capacity = EXCLUDED.effective_capacity,
         max_stay_minutes = EXCLUDED.max_stay_minutes, opening_hours = EXCLUDED.opening_hours,
+        operating_since = coalesce(EXCLUDED.operating_since, venues.operating_since),
         status = CASE WHEN venues.status = 'closed' THEN 'closed' ELSE EXCLUDED.status END,
         updated_at = EXCLUDED.updated_at
     WHERE venues.updated_at <= EXCLUDED.updated_at
@@ -36,12 +38,12 @@ _CHECK_OUT_EVERYONE = text(
     """
     WITH gone AS (
         DELETE FROM open_visits WHERE venue_id = :venue_id
-        RETURNING visit_id, checked_in_at, auto_checkout_at, counted
+        RETURNING visit_id, checked_in_at, auto_checkout_at, auto_checkout_method, counted
     ), closed AS (
-        UPDATE visits vi SET checked_out_at = least(greatest(CAST(:at AS timestamptz),
-                                                             g.checked_in_at),
-                                                    g.auto_checkout_at),
-                             checkout_method = 'venue_closed'
+        UPDATE visits vi SET (checked_out_at, checkout_method) = (
+            SELECT e.o_checked_out_at, e.o_checkout_method
+            FROM checkin_visit_end(g.checked_in_at, g.auto_checkout_at, g.auto_checkout_method,
+                                   CAST(:at AS timestamptz), 'venue_closed') e)
         FROM gone g
         WHERE vi.visit_id = g.visit_id AND vi.checked_in_at = g.checked_in_at
     )
@@ -70,6 +72,7 @@ async def upsert_venue(session: AsyncSession, venue: VenueSnapshot) -> None:
             ).decode(),
             "status": venue.status,
             "updated_at": venue.updated_at,
+            "operating_since": venue.operating_since,
         },
     )
     await session.execute(_ENSURE_OCCUPANCY, {"venue_id": venue.venue_id})

@@ -25,6 +25,7 @@ def snapshot(venue: Venue) -> VenueSnapshot:
         max_stay_minutes=venue.max_stay_minutes,
         opening_hours=[OpeningHours.model_validate(h) for h in venue.opening_hours],
         status=venue.status,  # type: ignore[arg-type]
+        operating_since=venue.operating_since,
         updated_at=venue.updated_at,
     )
 

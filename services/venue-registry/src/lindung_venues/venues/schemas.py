@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from lindung_shared.events.catalogue import IndonesianTimezone, VenueCategory
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -13,6 +14,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+#: How far back a venue may say it has received visitors: the visits' retention (21 days), as
+#: an offline visit older than that is purged anyway.
+OPERATING_SINCE_MAX_DAYS = 21
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -78,6 +83,17 @@ class VenueCreate(BaseModel):
         default=None, description="derived from the province when omitted"
     )
     entrances: list[Entrance] = Field(default_factory=lambda: ["main"], min_length=1, max_length=50)
+    operating_since: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "when the venue started receiving visitors, for a venue moved from an earlier "
+            "check-in system; offline visits scanned before it are refused "
+            "(`before-venue-existed`). Defaults to the registration time; at most "
+            f"{OPERATING_SINCE_MAX_DAYS} days back (older visits are purged anyway) and not in "
+            "the future"
+        ),
+        examples=["2026-11-20T00:00:00+07:00"],
+    )
 
     _entrances = field_validator("entrances")(_check_entrances)
 
@@ -138,6 +154,9 @@ class VenueOut(BaseModel):
     entrances: list[str]
     status: Literal["active", "closed"]
     created_at: datetime
+    operating_since: datetime = Field(
+        description="offline visits scanned before this are refused (`before-venue-existed`)"
+    )
     updated_at: datetime
     closed_at: datetime | None
 
@@ -154,6 +173,7 @@ class VenueOut(BaseModel):
                     "effective_capacity": 4000,
                     "status": "active",
                     "created_at": "2026-11-25T21:00:00Z",
+                    "operating_since": "2026-11-25T21:00:00Z",
                     "updated_at": "2026-11-25T21:00:00Z",
                     "closed_at": None,
                 }

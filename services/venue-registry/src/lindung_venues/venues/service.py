@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from lindung_shared import outbox
 from lindung_shared.auth import Principal, Role
@@ -19,7 +20,7 @@ from lindung_venues.models import Venue
 from lindung_venues.qr_codes.repository import QrCodeRepository
 from lindung_venues.venues.events import venue_event
 from lindung_venues.venues.repository import VenueFilter, VenueRepository
-from lindung_venues.venues.schemas import VenueCreate, VenueUpdate
+from lindung_venues.venues.schemas import OPERATING_SINCE_MAX_DAYS, VenueCreate, VenueUpdate
 
 #: Indonesia's extent with a margin (Weh island ~6.1 N, Rote ~11.0 S, 95.0 E to 141.0 E).
 LATITUDE_RANGE = (-11.5, 6.5)
@@ -48,6 +49,30 @@ def check_coordinates(latitude: float, longitude: float) -> None:
             code="coordinates-out-of-range",
             extra={"field": "latitude/longitude"},
         )
+
+
+#: A registering client's clock may run a little ahead of ours.
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def operating_since(given: datetime | None, now: datetime) -> datetime:
+    """When the venue started receiving visitors: the registration time unless the manager
+    says earlier (a venue moved from an earlier check-in system), within the visits' retention."""
+    if given is None:
+        return now
+    if given > now + _CLOCK_SKEW:
+        raise Unprocessable(
+            "operating_since is in the future",
+            code="operating-since-in-future",
+            extra={"field": "operating_since"},
+        )
+    if given < now - timedelta(days=OPERATING_SINCE_MAX_DAYS):
+        raise Unprocessable(
+            f"operating_since may be at most {OPERATING_SINCE_MAX_DAYS} days back",
+            code="operating-since-too-old",
+            extra={"field": "operating_since"},
+        )
+    return min(given, now)
 
 
 def ensure_can_read(principal: Principal, venue: Venue) -> None:
@@ -102,6 +127,7 @@ async def register(
         entrances=list(data.entrances),
         status="active",
         created_at=now,
+        operating_since=operating_since(data.operating_since, now),
         updated_at=now,
     )
     await VenueRepository(session).add(venue)

@@ -25,7 +25,7 @@ depends_on = None
 
 OPEN_UNTIL = sql.current("checkin_open_until", "9ec90f60372b66fe")
 SCAN = sql.version("checkin_scan", "0002")
-CHECKOUT = sql.current("checkin_checkout", "4eae8980492c586f")
+CHECKOUT = sql.version("checkin_checkout", "0002")
 # Partitions are created detached and then attached: ATTACH PARTITION takes only a SHARE
 # UPDATE EXCLUSIVE lock on the parent, so creating tomorrow's partition never blocks check-ins.
 ENSURE_PARTITIONS = sql.current("checkin_ensure_partitions", "461deb8499da0d2e")

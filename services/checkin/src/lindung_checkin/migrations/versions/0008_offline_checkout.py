@@ -44,7 +44,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE unverified_offline_scans ADD COLUMN checked_out_at timestamptz NULL")
     op.execute(f"DROP FUNCTION {_OLD_BATCH}")
     op.execute(f"DROP FUNCTION {_OLD_SCAN}")
-    op.execute(sql.current("checkin_scan", "29e9df84f7106e14"))
+    op.execute(sql.version("checkin_scan", "0008"))
     op.execute(sql.current("checkin_scan_batch", "4044fe7afc6c6e1e"))
     op.execute(sql.current("checkin_replay_pending", "9e43457899f2466f"))
 
