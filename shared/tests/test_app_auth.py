@@ -152,7 +152,11 @@ async def test_readyz_follows_the_database_and_kafka(settings):
             await app.state.engine.dispose()  # drop pooled connections, as a restart would
             r = await client.get("/readyz")
             assert r.status_code == 503
-            assert r.json()["checks"] == {"database": "unreachable", "kafka": "ok"}
+            assert r.json()["checks"] == {
+                "database": "unreachable",
+                "kafka": "ok",
+                "token_revocations": "ok",
+            }
             await pg_proxy.restore()
             r = await client.get("/readyz")
             assert r.status_code == 200

@@ -18,6 +18,7 @@ from lindung_shared.events import TOPICS as CATALOGUE_TOPICS
 from lindung_shared.events.catalogue import (
     ExposureDetected,
     PersonContactChanged,
+    PersonPhoneChanged,
     SignInCodeIssued,
     VenueCaseVisited,
     VenueCaseVisitRetracted,
@@ -183,6 +184,36 @@ async def test_sign_in_code_goes_by_sms_only_in_the_event_language(
     assert (kind, language, in_inbox) == ("sign_in_code", "id", False)
     assert "424242" in body
     assert await channels_of(sessionmaker, str(person)) == [("sms", "+6281300000002")]
+
+
+async def test_a_phone_change_is_told_to_the_old_number_only(
+    consumer, producer, sessionmaker
+) -> None:
+    person = uuid.uuid4()
+    changed_at = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    for event in (
+        make_event(
+            "person.phone_changed",
+            PersonPhoneChanged(
+                person_id=person,
+                old_phone_e164="+6281300000003",
+                language="en",
+                changed_at=changed_at,
+                by="officer",
+            ),
+        ),
+        make_event(
+            "person.contact_changed",
+            PersonContactChanged(person_id=person, phone_e164="+6281300000004", language="en"),
+        ),
+    ):
+        await send(producer, event)
+    rows = await eventually(lambda: inbox(sessionmaker, str(person)))
+    kind, language, title, body, _, in_inbox, _ = rows[0]
+    assert (kind, language, in_inbox) == ("phone_changed", "en", False)
+    assert title == "Lindung phone number moved"
+    assert "A health officer moved" in body
+    assert await channels_of(sessionmaker, str(person)) == [("sms", "+6281300000003")]
 
 
 async def test_crowding_goes_to_the_manager_in_the_venue_zone(

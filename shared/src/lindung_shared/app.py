@@ -29,6 +29,7 @@ from lindung_shared.guard import ContainErrors, RequestGuard
 from lindung_shared.kafka import kafka_reachable
 from lindung_shared.logging import configure_logging
 from lindung_shared.metrics import install_metrics
+from lindung_shared.revocation import RevocationFeed
 from lindung_shared.settings import ServiceSettings, settings_summary
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,12 @@ def create_app(
     on_shutdown: Sequence[Hook] = (),
     openapi_tags: list[dict[str, Any]] | None = None,
     body_limits: Mapping[str, int] | None = None,
+    token_revocations: bool = True,
 ) -> FastAPI:
     """The service's app. ``body_limits`` raises the request-body limit (bytes) for the
-    exact paths it names; every other route reads at most ``settings.max_body_bytes``."""
+    exact paths it names; every other route reads at most ``settings.max_body_bytes``.
+    ``token_revocations``: the process reads the revoked tokens (every service that accepts
+    citizen tokens; :mod:`lindung_shared.revocation`) and is not ready until it has."""
     configure_logging(settings.service_name, settings.log_level)
 
     @asynccontextmanager
@@ -78,6 +82,14 @@ def create_app(
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
         app.state.token_verifier = TokenVerifier(settings)
         await app.state.token_verifier.load()
+        app.state.revocation_feed = None
+        if token_revocations:
+            feed = RevocationFeed(
+                settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-revocations"
+            )
+            await feed.start()
+            app.state.revocation_feed = feed
+            app.state.token_verifier.revocations = feed.revocations
         for hook in on_startup:
             await hook(app)
         log.info("started", extra=settings_summary(settings))
@@ -89,6 +101,8 @@ def create_app(
                     await hook(app)
                 except Exception:
                     log.exception("shutdown hook failed")
+            if app.state.revocation_feed is not None:
+                await app.state.revocation_feed.stop()
             await app.state.engine.dispose()
             log.info("stopped")
 
@@ -120,15 +134,17 @@ def create_app(
         db_ok, kafka_ok = await asyncio.gather(
             database_ready(request.app), kafka_reachable(settings.kafka_bootstrap_servers)
         )
-        ready = db_ok and kafka_ok
+        checks = {
+            "database": "ok" if db_ok else "unreachable",
+            "kafka": "ok" if kafka_ok else "unreachable",
+        }
+        feed = request.app.state.revocation_feed
+        revocations_ok = feed is None or feed.revocations.caught_up
+        if feed is not None:
+            checks["token_revocations"] = "ok" if revocations_ok else "not-read-yet"
+        ready = db_ok and kafka_ok and revocations_ok
         return JSONResponse(
-            {
-                "status": "ready" if ready else "not-ready",
-                "checks": {
-                    "database": "ok" if db_ok else "unreachable",
-                    "kafka": "ok" if kafka_ok else "unreachable",
-                },
-            },
+            {"status": "ready" if ready else "not-ready", "checks": checks},
             status_code=200 if ready else 503,
         )
 

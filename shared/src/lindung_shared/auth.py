@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from lindung_shared.errors import Forbidden, Unauthorized
+from lindung_shared.revocation import RevocationList
 from lindung_shared.settings import ServiceSettings
 from lindung_shared.tokens import (
     DEV_JWKS,
@@ -49,6 +50,9 @@ class Principal:
     roles: frozenset[Role]
     venues: frozenset[str] = field(default_factory=frozenset)
     token_id: str | None = None
+    #: The subject's token generation when the token was issued (claim ``gen``; absent: 0):
+    #: tokens below the subject's current floor are revoked (:mod:`lindung_shared.revocation`).
+    generation: int = 0
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -67,8 +71,12 @@ class TokenVerifier:
     #: Distinct token header segments remembered (an issuer uses a handful: one per key).
     HEADER_CACHE_SIZE = 64
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(
+        self, settings: ServiceSettings, revocations: RevocationList | None = None
+    ) -> None:
         self.settings = settings
+        #: Revoked token generations per subject, checked on every call (cached or not).
+        self.revocations = revocations
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._verified: dict[str, tuple[Principal, float]] = {}
@@ -102,12 +110,18 @@ class TokenVerifier:
         if cached is not None:
             principal, expires_at = cached
             if time.time() < expires_at:
-                return principal
+                return self._not_revoked(principal)
             del self._verified[token]
         principal, expires_at = await self._verify(token)
         if len(self._verified) >= self.CACHE_SIZE:
             del self._verified[next(iter(self._verified))]  # the oldest (insertion order)
         self._verified[token] = (principal, expires_at)
+        return self._not_revoked(principal)
+
+    def _not_revoked(self, principal: Principal) -> Principal:
+        revocations = self.revocations
+        if revocations is not None and revocations.revoked(principal.subject, principal.generation):
+            raise Unauthorized("the bearer token has been revoked", code="token-revoked")
         return principal
 
     def _header(self, token: str) -> tuple[str, str | None]:
@@ -162,6 +176,9 @@ class TokenVerifier:
             raise Unauthorized("the bearer token is not valid: sub must be a string")
         if "jti" in claims and not isinstance(claims["jti"], str):
             raise Unauthorized("the bearer token is not valid: jti must be a string")
+        generation = claims.get("gen", 0)
+        if type(generation) is not int or generation < 0:
+            raise Unauthorized("the bearer token is not valid: gen must be a whole number")
         try:
             roles = frozenset(Role(r) for r in _strings(claims, "roles"))
         except ValueError as exc:
@@ -171,6 +188,7 @@ class TokenVerifier:
             roles=roles,
             venues=frozenset(_strings(claims, "venues")),
             token_id=claims.get("jti"),
+            generation=generation,
         )
         # Honoured until its expiry, without the decoder's leeway: a cached token never
         # outlives what a fresh check would accept.

@@ -89,7 +89,10 @@ class TokenIssuer:
         venues: Iterable[str] = (),
         ttl_seconds: int = 3600,
         now: float | None = None,
+        generation: int | None = None,
     ) -> str:
+        """A signed token; ``generation`` (claim ``gen``) is the subject's token generation,
+        for tokens that raising it must revoke (citizens')."""
         issued = int(now if now is not None else time.time())
         claims = {
             "iss": self.issuer,
@@ -102,6 +105,8 @@ class TokenIssuer:
             "exp": issued + ttl_seconds,
             "jti": str(uuid.uuid4()),
         }
+        if generation is not None:
+            claims["gen"] = generation
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.key_id})
 
     @classmethod

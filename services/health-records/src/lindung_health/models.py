@@ -67,6 +67,13 @@ class SignInCode(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: sign-in | phone-change (the person proves a new phone) | recovery (an officer re-binds
+    #: the person's NIK to a new phone, proven by this code)
+    purpose: Mapped[str] = mapped_column(Text, server_default="sign-in")
+    #: The phone the code was sent to when it is not the person's (sealed, label "phone").
+    new_phone_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The officer who started a recovery (only that officer can complete it).
+    officer_id: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_sign_in_codes_person_id", "person_id", "created_at"),)
 

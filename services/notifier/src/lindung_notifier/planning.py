@@ -12,6 +12,7 @@ from lindung_shared.events.catalogue import (
     CaseRetracted,
     ExposureDetected,
     ExposureRetracted,
+    PersonPhoneChanged,
     SignInCodeIssued,
     StatusChanged,
     VenueCaseVisited,
@@ -38,6 +39,7 @@ class Planners:
     def by_type(self) -> dict[str, Planner]:
         return {
             "sign_in.code_issued": self.sign_in_code,
+            "person.phone_changed": self.phone_changed,
             "status.changed": self.status_changed,
             "case.confirmed": self.case_confirmed,
             "case.retracted": self.case_retracted,
@@ -64,6 +66,24 @@ class Planners:
                 language=p.language.value,
                 phone=p.phone_e164,
                 expires_at=p.expires_at,
+            )
+        ]
+
+    async def phone_changed(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        """An SMS to the old number only (the new one has just proven itself)."""
+        p: PersonPhoneChanged = event.payload
+        return [
+            Intent(
+                recipient=str(p.person_id),
+                kind="phone_changed",
+                template_key=f"phone.changed_by_{p.by}",
+                params={"changed_at": p.changed_at},
+                source_event_id=event.id,
+                timezone=self.settings.default_timezone,
+                channels=(SMS,),
+                in_inbox=False,
+                language=p.language.value,
+                phone=p.old_phone_e164,
             )
         ]
 

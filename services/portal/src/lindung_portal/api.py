@@ -48,6 +48,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         routers=[web.router, manager.router, officer.router],
         on_startup=[start],
         on_shutdown=[stop],
+        token_revocations=False,  # no bearer routes: sessions; the services check tokens
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 

@@ -37,6 +37,9 @@ class Topic:
     key: str
     description: str
     retention_hours: int = 168
+    #: Compacted as well as deleted after ``retention_hours``: only each key's latest event
+    #: matters (a reader rebuilds the current state from the whole topic).
+    compacted: bool = False
 
 
 TOPICS: dict[str, Topic] = {
@@ -58,6 +61,15 @@ TOPICS: dict[str, Topic] = {
             "person id",
             "One-time sign-in codes (health-records).",
             retention_hours=1,
+        ),
+        Topic(
+            "lindung.token-revocations",
+            3,
+            "person id",
+            "Each person's lowest token generation still honoured (health-records); read whole "
+            "by every API process. Kept a day: longer than any citizen token lives.",
+            retention_hours=24,
+            compacted=True,
         ),
         Topic("lindung.health-status", 12, "person id", "Status changes (health-records)."),
         Topic("lindung.cases", 6, "person id", "Confirmed and retracted cases (health-records)."),
@@ -224,12 +236,40 @@ class PersonContactChanged(Payload):
     language: Language = Language.ID
 
 
+class PersonPhoneChanged(Payload):
+    """Tell the old number that the account's phone changed (by the person, proven by a code
+    sent to the new number, or by an officer's recovery): whoever did not ask for it knows to
+    see a health officer. Sent before the ``person.contact_changed`` with the new number."""
+
+    person_id: uuid.UUID
+    old_phone_e164: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    language: Language = Language.ID
+    changed_at: AwareDatetime
+    by: Literal["person", "officer"]
+
+
 class SignInCodeIssued(Payload):
     person_id: uuid.UUID
     phone_e164: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
     code: str = Field(pattern=r"^\d{6}$")
     language: Language = Language.ID
     expires_at: AwareDatetime
+
+
+class RevocationReason(StrEnum):
+    RECOVERY = "recovery"  # an officer re-bound the NIK to another phone
+    PHONE_CHANGED = "phone_changed"
+    SIGNED_OUT = "signed_out"  # the person signed out everywhere
+
+
+class TokensRevoked(Payload):
+    """Every token of ``person_id`` issued with a generation below ``generation`` is refused
+    from now on (tokens carry the generation they were issued with, claim ``gen``)."""
+
+    person_id: uuid.UUID
+    generation: int = Field(ge=1)
+    reason: RevocationReason
+    revoked_at: AwareDatetime
 
 
 class StatusChanged(Payload):
@@ -448,6 +488,15 @@ _SPECS = (
         "A person's phone or language changed (or was first set).",
     ),
     EventSpec(
+        "person.phone_changed",
+        1,
+        "lindung.people",
+        PersonPhoneChanged,
+        "person_id",
+        "health-records",
+        "A person's phone was changed: the old number is told.",
+    ),
+    EventSpec(
         "sign_in.code_issued",
         1,
         "lindung.sign-in-codes",
@@ -455,6 +504,15 @@ _SPECS = (
         "person_id",
         "health-records",
         "A one-time sign-in code to deliver by SMS.",
+    ),
+    EventSpec(
+        "person.tokens_revoked",
+        1,
+        "lindung.token-revocations",
+        TokensRevoked,
+        "person_id",
+        "health-records",
+        "A person's tokens issued before now stop working (recovery, phone change, sign-out).",
     ),
     EventSpec(
         "status.changed",

@@ -95,6 +95,8 @@ async def topic_retention_ms(bootstrap_servers: str, name: str) -> int:
 
 def _topic_configs(topic: Topic, replicas: int) -> dict[str, str]:
     configs = {"retention.ms": str(topic.retention_hours * 3600_000)}
+    if topic.compacted:
+        configs["cleanup.policy"] = "compact,delete"
     if replicas >= 3:
         # acks=all then waits for two of the three replicas: one broker may be down (or
         # restarting) without stopping writes, and an acknowledged event is on two disks.

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
 from lindung_shared.auth import CitizenDep, HealthOfficerDep
 from lindung_shared.db import SessionDep
+from lindung_shared.errors import problem_response
 
 from lindung_health.deps import CivilRegistryDep, ToolkitDep, utcnow
-from lindung_health.people import service
+from lindung_health.people import recovery, service
 from lindung_health.people.schemas import (
+    CodeConfirmation,
     ContactUpdate,
     LookupOut,
     LookupRequest,
+    PhoneChange,
     RecordsOut,
+    Recovered,
+    RecoveryConfirmation,
+    RecoveryRequest,
     Registered,
     RegisterPerson,
     StatusOut,
 )
+from lindung_health.signin.schemas import CodeIssued, TokenOut
+from lindung_health.signin.service import SignInFailure
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
@@ -72,8 +83,12 @@ async def my_records(principal: CitizenDep, session: SessionDep) -> RecordsOut:
 
 @router.patch(
     "/me",
-    summary="Change my phone number or language",
-    responses={422: {"description": "the phone number is not valid"}},
+    summary="Change my language",
+    description=(
+        "The phone number is changed with `POST /v1/people/me/phone` (a code goes to the new "
+        "number first); a `phone` here is refused with 422 `phone-needs-code`."
+    ),
+    responses={422: {"description": "a phone given (it needs a code)"}},
 )
 async def change_contact(
     body: ContactUpdate, principal: CitizenDep, session: SessionDep
@@ -99,3 +114,108 @@ async def lookup(
     return await service.officer_lookup(
         session, toolkit, principal.subject, body.nik, body.purpose, utcnow()
     )
+
+
+@router.post(
+    "/me/phone",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Change my phone number: send a code to the new number",
+    description=(
+        "A 6-digit code (valid 5 minutes) goes by SMS to the new number; send it back with "
+        "`POST /v1/people/me/phone/confirm`. The new number must have room (at most "
+        "`HEALTH_MAX_PEOPLE_PER_PHONE` people)."
+    ),
+    responses={
+        422: {"description": "not a valid number, the same number, or the phone is full"},
+        429: {"description": "too many codes requested"},
+    },
+)
+async def start_phone_change(
+    body: PhoneChange, principal: CitizenDep, session: SessionDep, toolkit: ToolkitDep
+) -> CodeIssued:
+    person = await service.person_of(session, principal.subject)
+    return await recovery.start_phone_change(session, toolkit, person, body.phone, utcnow())
+
+
+@router.post(
+    "/me/phone/confirm",
+    response_model=TokenOut,
+    summary="Change my phone number: the code from the new number",
+    description=(
+        "The account moves to the new number, the old number is told by SMS, and every token "
+        "issued so far stops working on every service within a second; the answer carries a "
+        "fresh token."
+    ),
+    responses={401: {"description": "the code is wrong, used or expired"}},
+)
+async def confirm_phone_change(
+    body: CodeConfirmation,
+    principal: CitizenDep,
+    request: Request,
+    session: SessionDep,
+    toolkit: ToolkitDep,
+) -> Any:
+    person = await service.person_of(session, principal.subject)
+    result = await recovery.confirm_phone_change(
+        session,
+        toolkit,
+        request.app.state.token_issuer,
+        person,
+        body.request_id,
+        body.code,
+        utcnow(),
+    )
+    if isinstance(result, SignInFailure):
+        return problem_response(result.problem, request)
+    return result
+
+
+@router.post(
+    "/recovery",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Recover a NIK bound to another phone: send a code to the holder (officers)",
+    description=(
+        "For the real holder of a NIK that someone else bound to their phone, after the "
+        "officer has seen the holder's KTP. A code goes by SMS to the holder's phone; the "
+        "officer completes the recovery with it (`POST /v1/people/recovery/{request_id}/"
+        "confirm`). Written to the append-only audit log with the purpose."
+    ),
+    responses={
+        404: {"description": "no person has this NIK"},
+        409: {"description": "the NIK is already bound to this phone"},
+        429: {"description": "too many codes requested"},
+    },
+)
+async def start_recovery(
+    body: RecoveryRequest, principal: HealthOfficerDep, session: SessionDep, toolkit: ToolkitDep
+) -> CodeIssued:
+    return await recovery.start_recovery(
+        session, toolkit, principal.subject, body.nik, body.phone, body.purpose, utcnow()
+    )
+
+
+@router.post(
+    "/recovery/{request_id}/confirm",
+    response_model=Recovered,
+    summary="Recover a NIK: the code the holder received (the same officer)",
+    description=(
+        "The NIK is re-bound to the holder's phone, the old number is told by SMS, and every "
+        "token of the old binding stops working on every service within a second. Only the "
+        "officer who started the recovery can complete it; audited."
+    ),
+    responses={401: {"description": "the code is wrong, used or expired"}},
+)
+async def confirm_recovery(
+    request_id: uuid.UUID,
+    body: RecoveryConfirmation,
+    principal: HealthOfficerDep,
+    request: Request,
+    session: SessionDep,
+    toolkit: ToolkitDep,
+) -> Any:
+    result = await recovery.confirm_recovery(
+        session, toolkit, principal.subject, request_id, body.code, body.purpose, utcnow()
+    )
+    if isinstance(result, SignInFailure):
+        return problem_response(result.problem, request)
+    return Recovered(person_id=result)

@@ -178,3 +178,62 @@ class LookupOut(BaseModel):
     phone: str
     status: StatusOut
     records: RecordsOut
+
+
+class PhoneChange(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"phone": "+6281298765432"}]})
+
+    phone: str = Field(min_length=6, max_length=32, description="the new number: a code goes there")
+
+
+class CodeConfirmation(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"request_id": "9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f", "code": "123456"}]
+        }
+    )
+
+    request_id: uuid.UUID
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class RecoveryRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "nik": _NIK_EXAMPLE,
+                    "phone": "+6281298765432",
+                    "purpose": "holder seen with KTP at Puskesmas Menteng; NIK taken by another",
+                }
+            ]
+        }
+    )
+
+    nik: str = Field(min_length=16, max_length=16)
+    phone: str = Field(min_length=6, max_length=32, description="the holder's phone")
+    purpose: str = Field(min_length=3, max_length=300, description="recorded in the audit log")
+
+
+class RecoveryConfirmation(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"code": "123456", "purpose": "holder read the code from their phone"}]
+        }
+    )
+
+    code: str = Field(pattern=r"^\d{6}$")
+    purpose: str = Field(min_length=3, max_length=300, description="recorded in the audit log")
+
+
+class Recovered(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"person_id": "5b0a4c2e-3f9b-4d6e-9a51-2f8f6f1d7c10", "tokens_revoked": True}
+            ]
+        }
+    )
+
+    person_id: uuid.UUID
+    tokens_revoked: bool = True

@@ -188,9 +188,10 @@ async def update_contact(
 ) -> Person:
     changed = False
     if update.phone is not None:
-        phone = _phone(update.phone)
-        if phone != person.phone_e164:
-            person.phone_e164, changed = phone, True
+        raise Unprocessable(
+            "a new phone number is proven by a code first: POST /v1/people/me/phone",
+            code="phone-needs-code",
+        )
     if update.language is not None and update.language.value != person.language:
         person.language, changed = update.language.value, True
     if changed:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
+from lindung_shared.auth import CitizenDep
 from lindung_shared.db import SessionDep
 from lindung_shared.errors import problem_response
 
 from lindung_health.deps import ToolkitDep, utcnow
+from lindung_health.people import recovery
+from lindung_health.people.service import person_of
 from lindung_health.signin import service
 from lindung_health.signin.schemas import CodeIssued, CodeRequest, TokenOut, TokenRequest
 from lindung_health.signin.tokens import issuer_jwks
@@ -47,6 +50,21 @@ async def exchange(
     if isinstance(result, service.SignInFailure):
         return problem_response(result.problem, request)
     return TokenOut.model_validate(result)
+
+
+@router.post(
+    "/v1/auth/sign-out-everywhere",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke every token issued to me so far",
+    description=(
+        "Every token of the caller (this one included) stops working on every service within "
+        "a second. Sign in again with a code."
+    ),
+)
+async def sign_out_everywhere(principal: CitizenDep, session: SessionDep) -> Response:
+    person = await person_of(session, principal.subject)
+    await recovery.sign_out_everywhere(session, person, utcnow())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

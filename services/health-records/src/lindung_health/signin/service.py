@@ -48,6 +48,23 @@ async def request_code(
     if person is None:
         log.info("sign-in code requested for an unknown phone; nothing sent")
         return CodeIssued(request_id=uuid.uuid4(), expires_at=expires)
+    return await issue_code(session, tk, person, phone=person.phone_e164, now=now)
+
+
+async def issue_code(
+    session: AsyncSession,
+    tk: Toolkit,
+    person: Person,
+    *,
+    phone: str,
+    now: datetime,
+    purpose: str = "sign-in",
+    officer_id: str | None = None,
+) -> CodeIssued:
+    """Send ``person`` a one-time code by SMS to ``phone`` (their own, or the new phone a
+    phone change or an officer's recovery must prove). At most 3 codes per person per 15
+    minutes, whatever their purpose."""
+    expires = now + timedelta(seconds=tk.settings.sign_in_code_ttl_seconds)
     if await repository.recent_count(session, person.id, now - RATE_WINDOW) >= MAX_CODES_PER_WINDOW:
         raise TooManyCodes(
             f"at most {MAX_CODES_PER_WINDOW} codes per {int(RATE_WINDOW.total_seconds() // 60)} "
@@ -64,6 +81,11 @@ async def request_code(
             expires_at=expires,
             attempts=0,
             created_at=now,
+            purpose=purpose,
+            new_phone_ciphertext=(
+                None if purpose == "sign-in" else tk.protector.seal(phone, "phone")
+            ),
+            officer_id=officer_id,
         ),
     )
     await outbox.add_events(
@@ -73,7 +95,7 @@ async def request_code(
                 "sign_in.code_issued",
                 SignInCodeIssued(
                     person_id=person.id,
-                    phone_e164=person.phone_e164,
+                    phone_e164=phone,
                     code=code,
                     language=Language(person.language),
                     expires_at=expires,
@@ -81,7 +103,10 @@ async def request_code(
             )
         ],
     )
-    log.info("sign-in code issued", extra={"person_id": str(person.id), "request_id": str(code_id)})
+    log.info(
+        "one-time code issued",
+        extra={"person_id": str(person.id), "request_id": str(code_id), "purpose": purpose},
+    )
     if tk.settings.environment == "development":
         log.info(
             "development sign-in code %s (request %s)",
@@ -122,18 +147,10 @@ async def exchange_code(
 ) -> TokenOut | SignInFailure:
     """Trade a code for a citizen token. A failure is *returned*, not raised, so that the
     caller commits the attempt counter (raising would roll it back)."""
-    refused = SignInFailure(Unauthorized("the code is wrong, used or expired", code="bad-code"))
-    row = await repository.lock(session, request_id)
-    if row is None or row.consumed_at is not None or row.expires_at <= now:
+    refused = SignInFailure(BAD_CODE)
+    row = await consume_code(session, tk, request_id, code, "sign-in", now)
+    if row is None:
         return refused
-    if row.attempts >= tk.settings.sign_in_code_max_attempts:
-        return refused
-    row.attempts += 1
-    if not secrets.compare_digest(row.code_hash, tk.protector.code_hash(row.id.bytes, code)):
-        await session.flush()
-        return refused
-    row.consumed_at = now
-    await session.flush()
     person = await people.get(session, row.person_id)
     if person is None:
         return refused
@@ -141,9 +158,54 @@ async def exchange_code(
         await bind_phone(session, tk, person, now)
     except Problem as problem:
         return SignInFailure(problem)
+    log.info("citizen signed in", extra={"person_id": str(row.person_id)})
+    return citizen_token(tk, issuer, person, now)
+
+
+def citizen_token(tk: Toolkit, issuer: TokenIssuer, person: Person, now: datetime) -> TokenOut:
+    """A citizen token of the person's current generation (raising it revokes the token)."""
     ttl = tk.settings.citizen_token_ttl_seconds
     token = issuer.issue(
-        subject=str(row.person_id), roles=[Role.CITIZEN], ttl_seconds=ttl, now=now.timestamp()
+        subject=str(person.id),
+        roles=[Role.CITIZEN],
+        ttl_seconds=ttl,
+        now=now.timestamp(),
+        generation=person.token_generation,
     )
-    log.info("citizen signed in", extra={"person_id": str(row.person_id)})
-    return TokenOut(access_token=token, expires_in=ttl, person_id=row.person_id)
+    return TokenOut(access_token=token, expires_in=ttl, person_id=person.id)
+
+
+BAD_CODE = Unauthorized("the code is wrong, used or expired", code="bad-code")
+
+
+async def consume_code(
+    session: AsyncSession,
+    tk: Toolkit,
+    request_id: uuid.UUID,
+    code: str,
+    purpose: str,
+    now: datetime,
+    *,
+    person_id: uuid.UUID | None = None,
+    officer_id: str | None = None,
+) -> SignInCode | None:
+    """The code row if ``code`` is right for it (unused, unexpired, attempts left, sent for
+    ``purpose``, to ``person_id`` / by ``officer_id`` when given), now consumed; else None.
+    Attempts are counted in the session: the caller commits them even when it refuses (so it
+    returns a failure rather than raising)."""
+    row = await repository.lock(session, request_id)
+    if row is None or row.consumed_at is not None or row.expires_at <= now:
+        return None
+    if row.purpose != purpose or row.attempts >= tk.settings.sign_in_code_max_attempts:
+        return None
+    if (person_id is not None and row.person_id != person_id) or (
+        officer_id is not None and row.officer_id != officer_id
+    ):
+        return None
+    row.attempts += 1
+    if not secrets.compare_digest(row.code_hash, tk.protector.code_hash(row.id.bytes, code)):
+        await session.flush()
+        return None
+    row.consumed_at = now
+    await session.flush()
+    return row

@@ -153,6 +153,26 @@ TEMPLATES: Final[dict[tuple[str, str], tuple[str, str]]] = {
         "Lindung sign-in code",
         "Your Lindung sign-in code: {code}. Valid until {expires}. Never share this code.",
     ),
+    ("phone.changed_by_person", "id"): (
+        "Nomor telepon Lindung diganti",
+        "Nomor telepon akun Lindung Anda diganti ke nomor lain pada {changed_at}. Jika bukan "
+        "Anda yang menggantinya, datangi petugas kesehatan dengan KTP Anda.",
+    ),
+    ("phone.changed_by_person", "en"): (
+        "Lindung phone number changed",
+        "The phone number of your Lindung account was changed to another number on "
+        "{changed_at}. If you did not do this, see a health officer with your KTP.",
+    ),
+    ("phone.changed_by_officer", "id"): (
+        "Nomor telepon Lindung dipindahkan",
+        "Seorang petugas kesehatan memindahkan akun Lindung dengan NIK ini ke nomor lain pada "
+        "{changed_at}. Sesi di ponsel ini telah diakhiri.",
+    ),
+    ("phone.changed_by_officer", "en"): (
+        "Lindung phone number moved",
+        "A health officer moved the Lindung account of this NIK to another number on "
+        "{changed_at}. The sessions on this phone have been ended.",
+    ),
 }
 
 #: Words the renderer puts into placeholders, per language.
