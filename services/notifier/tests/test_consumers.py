@@ -276,7 +276,7 @@ async def test_a_retracted_case_visit_corrects_the_managers_alert(
     consumer, producer, sessionmaker
 ) -> None:
     venue_id, manager = uuid.uuid4(), "mgr-" + uuid.uuid4().hex
-    start = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10.00 WITA
+    start = datetime(2026, 11, 20, 2, 10, tzinfo=UTC)  # 10.10 WITA
     visit = {
         "case_ref": "CASE-9",
         "venue_id": venue_id,
@@ -284,7 +284,7 @@ async def test_a_retracted_case_visit_corrects_the_managers_alert(
         "venue_name": "Pasar Kumbasari",
         "venue_timezone": "Asia/Makassar",
         "visit_start": start,
-        "visit_end": start + timedelta(hours=1),
+        "visit_end": start + timedelta(minutes=65),  # 11.15 WITA
     }
     await send(producer, make_event("venue.case_visited", VenueCaseVisited(**visit)))
     await send(producer, make_event("venue.case_visit_retracted", VenueCaseVisitRetracted(**visit)))
@@ -292,11 +292,13 @@ async def test_a_retracted_case_visit_corrects_the_managers_alert(
         lambda: _at_least(inbox(sessionmaker, manager), 2)  # keyed by venue: in order
     )
     assert [r[0] for r in rows] == ["venue_case", "venue_case_correction"]
-    _, language, title, body, data, _, _ = rows[1]
-    assert language == "id"
-    assert title == "Koreksi: kunjungan kasus di Pasar Kumbasari dibatalkan"
-    assert "20 Nov 2026 10.00 WITA" in body
-    assert data["case_ref"] == "CASE-9"
+    for _, language, _, body, data, _, _ in rows:
+        # The day and a three-hour band; not the exact stay, not the case.
+        assert language == "id"
+        assert "20 Nov 2026, antara pukul 09.00-12.00 WITA" in body
+        assert "10.10" not in body and "11.15" not in body and "CASE-9" not in body
+        assert data == {"venue_id": str(venue_id), "day": "2026-11-20", "hour_band": [9, 12]}
+    assert rows[1][2] == "Koreksi: kunjungan kasus di Pasar Kumbasari dibatalkan"
 
 
 async def _at_least(rows: Awaitable[list[Any]], n: int) -> list[Any] | None:

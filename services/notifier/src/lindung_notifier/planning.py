@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lindung_notifier.notifications.fanout import SMS, Intent
 from lindung_notifier.recipients import repository as recipients
 from lindung_notifier.settings import Settings
-from lindung_notifier.templates.render import Term, TermList, zone
+from lindung_notifier.templates.render import HourBand, Term, TermList, zone
 
 Planner = Callable[[AsyncSession, Envelope[Any]], Awaitable[list[Intent]]]
 
@@ -194,17 +194,20 @@ class Planners:
 
     @staticmethod
     def _venue_case(event: Envelope[Any], kind: str, template_key: str) -> Intent:
+        """The manager learns the day and a band of hours, never the exact stay nor the case
+        reference: enough to clean and to warn staff, not to pick the person out on CCTV or
+        follow them across venues."""
         p: VenueCaseVisited = event.payload  # or VenueCaseVisitRetracted, its subclass
+        day, band = HourBand.around(p.visit_start, p.visit_end, p.venue_timezone)
         return Intent(
             recipient=p.manager_id,
             kind=kind,
             template_key=template_key,
-            params={"venue_name": p.venue_name, "start": p.visit_start, "end": p.visit_end},
+            params={"venue_name": p.venue_name, "day": day, "hours": band},
             data={
                 "venue_id": str(p.venue_id),
-                "case_ref": p.case_ref,
-                "visit_start": p.visit_start.isoformat(),
-                "visit_end": p.visit_end.isoformat(),
+                "day": day.isoformat(),
+                "hour_band": [band.start_hour, band.end_hour],
             },
             source_event_id=event.id,
             timezone=p.venue_timezone,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import string
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from lindung_notifier.templates.catalogue import TEMPLATES
 from lindung_notifier.templates.render import (
     ZONE_ABBREVIATIONS,
+    HourBand,
     Term,
     TermList,
     UnknownTemplate,
@@ -97,3 +99,27 @@ def test_times_are_shown_in_the_zone_with_its_abbreviation(
     assert shown.endswith(f"{local.hour:02d}{separator}{local.minute:02d} {ZONE_ABBREVIATIONS[tz]}")
     assert shown.startswith(f"{local.day} ")
     assert str(local.year) in shown
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "day", "band"),
+    [
+        ((10, 10), (11, 15), 20, (9, 12)),
+        ((11, 50), (12, 20), 20, (9, 15)),
+        ((9, 0), (9, 0), 20, (9, 12)),
+        ((9, 0), (12, 0), 20, (9, 12)),
+        ((0, 5), (0, 40), 20, (0, 3)),
+        ((22, 30), (25, 0), 20, (21, 24)),  # past midnight: to the day's end
+    ],
+)
+def test_a_stay_is_widened_to_three_hour_bands_of_its_day(start, end, day, band) -> None:
+    tz = ZoneInfo("Asia/Makassar")
+    midnight = datetime(2026, 11, 20, tzinfo=tz)
+    found_day, found = HourBand.around(
+        midnight + timedelta(hours=start[0], minutes=start[1]),
+        midnight + timedelta(hours=end[0], minutes=end[1]),
+        "Asia/Makassar",
+    )
+    assert found_day.day == day
+    assert (found.start_hour, found.end_hour) == band
+    assert found.format("en") == f"{band[0]:02d}:00-{band[1]:02d}:00 WITA"

@@ -88,23 +88,24 @@ TEMPLATES: Final[dict[tuple[str, str], tuple[str, str]]] = {
     ),
     ("venue.case_visited", "id"): (
         "Kasus terkonfirmasi mengunjungi {venue_name}",
-        "Seorang kasus terkonfirmasi COVID-19 berada di {venue_name} pada {start} sampai {end}. "
-        "Bersihkan area dan ikuti arahan dinas kesehatan.",
+        "Seorang kasus terkonfirmasi COVID-19 berada di {venue_name} pada {day}, antara pukul "
+        "{hours}. Bersihkan area dan ikuti arahan dinas kesehatan.",
     ),
     ("venue.case_visited", "en"): (
         "A confirmed case visited {venue_name}",
-        "A confirmed COVID-19 case was at {venue_name} from {start} to {end}. Clean the premises "
-        "and follow the health office's guidance.",
+        "A confirmed COVID-19 case was at {venue_name} on {day}, between {hours}. Clean the "
+        "premises and follow the health office's guidance.",
     ),
     ("venue.case_visit_retracted", "id"): (
         "Koreksi: kunjungan kasus di {venue_name} dibatalkan",
-        "Pemberitahuan kasus terkonfirmasi di {venue_name} pada {start} sampai {end} dibatalkan: "
-        "hasil positifnya telah dikoreksi. Tidak ada tindakan lebih lanjut yang diperlukan.",
+        "Pemberitahuan kasus terkonfirmasi di {venue_name} pada {day}, antara pukul {hours}, "
+        "dibatalkan: hasil positifnya telah dikoreksi. Tidak ada tindakan lebih lanjut yang "
+        "diperlukan.",
     ),
     ("venue.case_visit_retracted", "en"): (
         "Correction: case visit at {venue_name} withdrawn",
-        "The alert about a confirmed case at {venue_name} from {start} to {end} is withdrawn: the "
-        "positive result was corrected. No further action is needed.",
+        "The alert about a confirmed case at {venue_name} on {day}, between {hours}, is "
+        "withdrawn: the positive result was corrected. No further action is needed.",
     ),
     ("venue.crowding.near", "id"): (
         "{venue_name} hampir penuh",

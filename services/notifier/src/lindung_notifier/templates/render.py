@@ -41,12 +41,44 @@ class TermList:
 
 
 @dataclass(frozen=True)
+class HourBand:
+    """A stretch of a day in whole bands of hours, e.g. 09.00-12.00 WITA: when something
+    happened, without the exact times (a venue manager's case alert)."""
+
+    start_hour: int
+    end_hour: int  # 24 for the day's end
+    timezone: str
+
+    #: Band width, hours: a stay is widened to these boundaries.
+    WIDTH = 3
+
+    @classmethod
+    def around(cls, start: datetime, end: datetime, timezone: str) -> tuple[date, HourBand]:
+        """The day the stay began (local) and the band of whole ``WIDTH``-hour blocks that
+        covers it (to the day's end if it ran past midnight)."""
+        tz = zone(timezone)
+        local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+        first = local_start.hour // cls.WIDTH * cls.WIDTH
+        if local_end.date() > local_start.date():
+            last = 24
+        else:
+            minutes = local_end.hour * 60 + local_end.minute
+            last = min(24, max(first + cls.WIDTH, -(-minutes // (cls.WIDTH * 60)) * cls.WIDTH))
+        return local_start.date(), cls(first, last, timezone)
+
+    def format(self, language: str) -> str:
+        abbreviation = ZONE_ABBREVIATIONS.get(self.timezone, self.timezone)
+        sep = "." if language == "id" else ":"
+        return f"{self.start_hour:02d}{sep}00-{self.end_hour:02d}{sep}00 {abbreviation}"
+
+
+@dataclass(frozen=True)
 class Rendered:
     title: str
     body: str
 
 
-ParamValue = str | int | float | datetime | date | Term | TermList
+ParamValue = str | int | float | datetime | date | Term | TermList | HourBand
 
 
 @lru_cache(maxsize=16)
@@ -88,6 +120,8 @@ def render(key: str, language: str, params: Mapping[str, ParamValue], *, timezon
             values[name] = format_datetime(value, timezone, language)
         elif isinstance(value, date):
             values[name] = format_date(value, language)
+        elif isinstance(value, HourBand):
+            values[name] = value.format(language)
         elif isinstance(value, Term):
             values[name] = terms.get(value.code, value.code)
         elif isinstance(value, TermList):
