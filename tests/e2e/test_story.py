@@ -237,3 +237,131 @@ def test_an_impostor_with_a_real_nik_is_refused(suite: Urls) -> None:
             assert taken.status_code == 409
 
     asyncio.run(run())
+
+
+def test_the_holder_recovers_the_nik_and_the_impostors_tokens_stop_everywhere(
+    suite: Urls,
+) -> None:
+    """Issue 12, "Done when": an impostor who knows a NIK, name and birth date (a leak) binds
+    the NIK to their phone and signs in; the real holder is refused (409), goes to a health
+    officer, who re-binds the NIK to the holder's phone with a code sent there; within a
+    second the impostor's token is refused by all four services, the impostor's phone is
+    told, and the holder signs in."""
+    import asyncio
+    import uuid
+    from datetime import date
+
+    from .devsystems import DevSystems
+    from .story import nik_for
+
+    issuer = TokenIssuer.development(ServiceSettings())
+    officer = {
+        "Authorization": "Bearer "
+        + issuer.issue(subject="officer-e2e-recovery", roles=["health_officer"])
+    }
+
+    async def sign_in(http: httpx.AsyncClient, dev: DevSystems, nik: str, phone: str) -> str:
+        seen = {m["id"] for m in await dev.sms_to(http, phone)}
+        asked = await http.post(f"{suite.health}/v1/auth/otp", json={"phone": phone, "nik": nik})
+        assert asked.status_code == 202, asked.text
+        code = await dev.next_code(http, phone, seen)
+        token = await http.post(
+            f"{suite.health}/v1/auth/token",
+            json={"request_id": asked.json()["request_id"], "code": code},
+        )
+        assert token.status_code == 200, token.text
+        access: str = token.json()["access_token"]
+        return access
+
+    def probes() -> dict[str, str]:
+        return {
+            "health-records": f"{suite.health}/v1/people/me/status",
+            "checkin": f"{suite.checkin}/v1/visits",
+            "notifier": f"{suite.notifier}/v1/notifications",
+            "venue-registry": f"{suite.registry}/v1/zones",
+        }
+
+    async def run() -> None:
+        dev = DevSystems()
+        born = date(1988, 6, 15)
+        nik = nik_for("3171", 7, born, False, uuid.uuid4().int % 9000 + 1)
+        impostor_phone = f"+62817{uuid.uuid4().int % 10**8:08d}"
+        holder_phone = f"+62818{uuid.uuid4().int % 10**8:08d}"
+        who = {"nik": nik, "name": "Agus Salim Wibowo", "birth_date": born.isoformat()}
+        async with httpx.AsyncClient(timeout=30) as http:
+            await dev.enrol(
+                http,
+                nik=nik,
+                full_name=who["name"],
+                birth_date=born,
+                sex="M",
+                regency_code="3171",
+            )
+            registered = await http.post(
+                f"{suite.health}/v1/people", json=who | {"phone": impostor_phone}
+            )
+            assert registered.status_code == 201, registered.text
+            stolen = await sign_in(http, dev, nik, impostor_phone)
+            auth = {"Authorization": f"Bearer {stolen}"}
+            for service, url in probes().items():
+                r = await http.get(url, headers=auth)
+                assert r.status_code == 200, (service, r.status_code, r.text)
+
+            refused = await http.post(
+                f"{suite.health}/v1/people", json=who | {"phone": holder_phone}
+            )
+            assert refused.status_code == 409, refused.text
+
+            seen = {m["id"] for m in await dev.sms_to(http, holder_phone)}
+            started = await http.post(
+                f"{suite.health}/v1/people/recovery",
+                json={"nik": nik, "phone": holder_phone, "purpose": "KTP seen at Puskesmas"},
+                headers=officer,
+            )
+            assert started.status_code == 202, started.text
+            code = await dev.next_code(http, holder_phone, seen)
+            told_before = {m["id"] for m in await dev.sms_to(http, impostor_phone)}
+            done = await http.post(
+                f"{suite.health}/v1/people/recovery/{started.json()['request_id']}/confirm",
+                json={"code": code, "purpose": "the holder read the code to the officer"},
+                headers=officer,
+            )
+            assert done.status_code == 200, done.text
+            recovered_at = time.monotonic()
+
+            pending = probes()
+            took: dict[str, float] = {}
+            while pending:
+                for service, url in list(pending.items()):
+                    r = await http.get(url, headers=auth)
+                    if r.status_code == 401:
+                        assert r.json()["type"].endswith("/token-revoked"), r.text
+                        took[service] = time.monotonic() - recovered_at
+                        del pending[service]
+                elapsed = time.monotonic() - recovered_at
+                assert elapsed < 1.0, f"still accepted after {elapsed:.2f} s by {sorted(pending)}"
+                await asyncio.sleep(0.02)
+            print(f"impostor's token refused after (s): {took}")
+
+            # The impostor's phone is told; the holder signs in with theirs.
+            deadline = time.monotonic() + 60
+            while not [
+                m
+                for m in await dev.sms_to(http, impostor_phone)
+                if m["id"] not in told_before and "petugas kesehatan" in m["text"]
+            ]:
+                assert time.monotonic() < deadline, "the old number was not told"
+                await asyncio.sleep(0.2)
+            fresh = await sign_in(http, dev, nik, holder_phone)
+            mine = await http.get(
+                f"{suite.health}/v1/people/me/status",
+                headers={"Authorization": f"Bearer {fresh}"},
+            )
+            assert mine.status_code == 200, mine.text
+            assert (
+                await http.post(
+                    f"{suite.health}/v1/auth/otp", json={"phone": impostor_phone, "nik": nik}
+                )
+            ).status_code == 202  # the same answer as for any phone; no code is sent
+
+    asyncio.run(run())
