@@ -121,6 +121,7 @@ _OUTAGE_TYPES: tuple[type[Exception], ...] = (
     SQLAlchemyError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     KafkaError,
 )
 

@@ -47,7 +47,12 @@ def is_transient(exc: BaseException) -> bool:
         | NodeNotReadyError
         | asyncpg.InterfaceError
         | asyncpg.CannotConnectNowError
-        | asyncpg.ConnectionDoesNotExistError,
+        | asyncpg.ConnectionDoesNotExistError
+        # A connection whose server went away mid-conversation (PostgreSQL restarted with
+        # sessions open) can be left in a protocol state no statement may start from: "cannot
+        # switch to state 12; another operation (2) is in progress". The pool drops it on
+        # release (its reset fails); the request is retried on a fresh one.
+        | asyncpg.InternalClientError,
     ):
         return True
     if isinstance(exc, asyncpg.PostgresError) and _retryable_state(_sqlstate(exc)):
