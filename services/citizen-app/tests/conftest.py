@@ -193,6 +193,8 @@ def new_venue(suite: Suite, name: str, capacity: int = 100) -> Venue:
             "capacity": capacity,
             "max_stay_minutes": 240,
             "entrances": ["main"],
+            # Open since yesterday, so that offline visits from the last hours are possible.
+            "operating_since": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
         },
     )
     qr = call(

@@ -107,6 +107,26 @@ async def test_bodies_are_bounded(client: httpx.AsyncClient) -> None:
     assert streamed.status_code == 413
 
 
+async def test_hostile_bodies_are_refused_before_they_are_forwarded(
+    client: httpx.AsyncClient,
+) -> None:
+    """The services' own guard: a Content-Length that is not a number is a bad request (400),
+    not a large body; a NUL or JSON nested past the limit is refused (422) here already."""
+    token = await csrf(client)
+    client.cookies.set("lindung_session", "anything", path="/api")
+    headers = {"x-csrf-token": token, "content-type": "application/json"}
+    bad_length = await client.post(
+        "/api/v1/checkins", content=b"{}", headers={**headers, "content-length": "12abc"}
+    )
+    assert bad_length.status_code == 400, bad_length.text
+    assert bad_length.json()["type"].endswith("/bad-content-length")
+    nul = await client.post("/api/v1/checkins", content=b'{"qr": "a\\u0000b"}', headers=headers)
+    assert nul.status_code == 422, nul.text
+    deep = await client.post("/api/v1/checkins", content=b"[" * 100 + b"]" * 100, headers=headers)
+    assert deep.status_code == 422, deep.text
+    assert deep.json()["type"].endswith("/hostile-json")
+
+
 async def test_sign_in_body_is_validated(client: httpx.AsyncClient) -> None:
     token = await csrf(client)
     for body in (b"", b"{}", b'{"request_id": "r", "code": "12345"}', b"\xff\xfe", b"[1]"):

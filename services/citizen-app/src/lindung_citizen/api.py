@@ -24,8 +24,9 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from lindung_shared.app import serve
+from lindung_shared.app import LindungAPI, serve
 from lindung_shared.errors import Problem, install_error_handlers
+from lindung_shared.guard import RequestGuard
 from lindung_shared.logging import configure_logging
 from lindung_shared.metrics import install_metrics
 from pydantic import BaseModel, Field, ValidationError
@@ -37,7 +38,6 @@ from lindung_citizen.gateway import (
     Gateway,
     check_csrf,
     new_csrf_token,
-    read_bounded_body,
 )
 from lindung_citizen.settings import Settings
 
@@ -83,6 +83,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+#: A sign-in body is a request id and a code.
+SIGN_IN_BODY_LIMIT = 4096
+
+
 class SignIn(BaseModel):
     request_id: str = Field(min_length=1, max_length=64)
     code: str = Field(pattern=r"^\d{6}$")
@@ -99,7 +103,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             app.state.gateway = Gateway(settings, client)
             yield
 
-    app = FastAPI(
+    app = LindungAPI(
         title="Lindung citizen app",
         description="The citizen app (an installable web app) and its same-origin gateway to "
         "the services' citizen APIs.",
@@ -110,6 +114,14 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    # The services' own guard: bodies bounded before they are read (413 from Content-Length or
+    # while streaming; 400 for a Content-Length that is not a number), NUL, lone surrogates
+    # and deep JSON refused (422), inside the metrics middleware like every service.
+    app.add_middleware(
+        RequestGuard,
+        default_limit=settings.max_body_bytes,
+        limits={"/api/session": SIGN_IN_BODY_LIMIT},
+    )
     install_metrics(app, settings.service_name)
     app.add_middleware(SecurityHeaders)
 
@@ -186,7 +198,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     )
     async def sign_in(request: Request) -> Response:
         check_csrf(request)
-        raw = await read_bounded_body(request, 4096)
+        raw = await request.body()  # bounded by the guard
         try:
             body = SignIn.model_validate_json(raw or b"{}")
         except ValidationError as exc:
