@@ -120,10 +120,7 @@ def test_the_whole_story(told: tuple[Story, dict[str, Any]]) -> None:
 #: Where the story's names and phone numbers are still stored in clear, and why (issue 12,
 #: part 2, not finished: docs/privacy.md, "Gaps"). Anything found anywhere else fails.
 KNOWN_IN_CLEAR: dict[str, set[str]] = {
-    # health-records' own register of people: name (certificates) and phone (sign-in, SMS)
-    # are not yet encrypted like the NIK.
-    "lindung_health_records.people.name": {"name"},
-    "lindung_health_records.people.phone_e164": {"phone"},
+    # (health-records' people keep the name and phone sealed, the phone also as a keyed hash.)
     # The phone travels to the notifier in clear, and the notifier keeps it to send SMS.
     "topic:lindung.people": {"phone"},
     "topic:lindung.sign-in-codes": {"phone"},

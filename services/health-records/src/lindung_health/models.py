@@ -38,11 +38,15 @@ class Person(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     nik_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
     nik_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
-    name: Mapped[str] = mapped_column(Text)
+    #: The civil registry's full name, sealed (AES-256-GCM, label "name"): certificates and
+    #: officers' look-ups decrypt it (``people.contact``).
+    name_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(Text)
     regency_code: Mapped[str] = mapped_column(Text)
-    phone_e164: Mapped[str] = mapped_column(Text)
+    #: The phone (E.164) as a keyed hash for look-up and sealed (label "phone") for sending.
+    phone_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     language: Mapped[str] = mapped_column(Text, server_default="id")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -52,7 +56,7 @@ class Person(Base):
     #: Raised to revoke every token issued before (tokens carry the generation they got).
     token_generation: Mapped[int] = mapped_column(Integer, server_default="0")
 
-    __table_args__ = (Index("ix_people_phone_e164", "phone_e164"),)
+    __table_args__ = (Index("ix_people_phone_hash", "phone_hash"),)
 
 
 class SignInCode(Base):

@@ -15,7 +15,9 @@ import pytest
 from lindung_health.certificates.endpoints import router
 from lindung_health.manifest import MIGRATIONS_DIR
 from lindung_health.models import HealthRecord, Person
+from lindung_health.people.contact import sealed_columns
 from lindung_health.settings import Settings
+from lindung_health.toolkit import Toolkit
 from lindung_shared.app import create_app
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.testing import app_client, fresh_database
@@ -54,6 +56,7 @@ async def certificate_client(certificate_settings: Settings) -> AsyncIterator[ht
         description="the certificate endpoints alone",
         routers=[router],
     )
+    app.state.toolkit = Toolkit.from_settings(certificate_settings)  # names are sealed with it
     async with app_client(app) as client:
         yield client
 
@@ -83,11 +86,14 @@ def make_person(certificate_sessions: async_sessionmaker[AsyncSession]) -> Perso
                     id=person_id,
                     nik_hash=hashlib.sha256(person_id.bytes).digest(),
                     nik_ciphertext=os.urandom(32),
-                    name=name,
+                    **sealed_columns(
+                        Toolkit.from_settings(Settings()).protector,
+                        name=name,
+                        phone_e164="+6281200000000",
+                    ),
                     birth_date=birth_date,
                     sex="F",
                     regency_code="3171",
-                    phone_e164="+6281200000000",
                 )
             )
         return person_id

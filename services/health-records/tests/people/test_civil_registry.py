@@ -7,6 +7,7 @@ from datetime import date
 
 from lindung_health.api import build_app
 from lindung_health.testing import enrol_resident, new_nik
+from lindung_health.toolkit import Toolkit
 from lindung_shared.testing import app_client
 from sqlalchemy import text
 
@@ -60,12 +61,15 @@ async def test_the_name_kept_is_the_registrys(client, settings, sessionmaker) ->
     )
     assert response.status_code == 201
     async with sessionmaker() as session:
-        name = (
+        sealed = (
             await session.execute(
-                text("SELECT name FROM people WHERE id = :id"), {"id": response.json()["person_id"]}
+                text("SELECT name_ciphertext FROM people WHERE id = :id"),
+                {"id": response.json()["person_id"]},
             )
         ).scalar_one()
-    assert name == "Putri Ayu Wulandari"
+    assert b"Putri" not in sealed and b"putri" not in sealed
+    protector = Toolkit.from_settings(settings).protector
+    assert protector.unseal(sealed, "name") == "Putri Ayu Wulandari"
 
 
 async def test_registry_unreachable_is_a_503_with_retry_after_and_nothing_created(
@@ -92,7 +96,8 @@ async def test_registry_unreachable_is_a_503_with_retry_after_and_nothing_create
     async with sessionmaker() as session:
         count = (
             await session.execute(
-                text("SELECT count(*) FROM people WHERE phone_e164 = '+6281355550004'")
+                text("SELECT count(*) FROM people WHERE phone_hash = :h"),
+                {"h": Toolkit.from_settings(settings).protector.phone_hash("+6281355550004")},
             )
         ).scalar_one()
     assert count == 0

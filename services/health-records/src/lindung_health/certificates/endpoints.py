@@ -36,6 +36,7 @@ from lindung_health.certificates.schemas import (
     VerifyResponse,
 )
 from lindung_health.certificates.settings import CertificateSettings
+from lindung_health.deps import ToolkitDep
 
 router = APIRouter(tags=["certificates"])
 
@@ -270,10 +271,10 @@ def _foreign_view(certificate: ForeignCertificate) -> ForeignCertificateView:
     summary="My certificates (vaccination, test, recovery) as EU DCC QR payloads",
 )
 async def my_certificates(
-    session: SessionDep, citizen: CitizenDep, context: ContextDep
+    session: SessionDep, citizen: CitizenDep, context: ContextDep, toolkit: ToolkitDep
 ) -> MyCertificates:
     result = await service.certificates_of(
-        session, context.settings, context.keyring, _person_id(citizen), _now()
+        session, context.settings, context.keyring, toolkit.protector, _person_id(citizen), _now()
     )
     kids = await service.signer_kids(session, {c.signer_id for c in result.issued})
     return MyCertificates(
@@ -325,10 +326,16 @@ async def my_certificate_svg(
     openapi_extra=_PAYLOAD_BODY,
 )
 async def attach_foreign_certificate(
-    request: Request, session: SessionDep, citizen: CitizenDep, response: Response
+    request: Request,
+    session: SessionDep,
+    citizen: CitizenDep,
+    response: Response,
+    toolkit: ToolkitDep,
 ) -> ForeignCertificateView:
     hc1 = await _payload(request)
-    stored, created = await service.attach_foreign(session, _person_id(citizen), hc1, _now())
+    stored, created = await service.attach_foreign(
+        session, toolkit.protector, _person_id(citizen), hc1, _now()
+    )
     if not created:
         response.status_code = 200
     return _foreign_view(stored)

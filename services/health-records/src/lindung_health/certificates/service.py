@@ -32,6 +32,8 @@ from lindung_health.certificates.models import (
 )
 from lindung_health.certificates.qr import UnreadableImage, read_qr
 from lindung_health.certificates.settings import CertificateSettings
+from lindung_health.people.contact import name_of
+from lindung_health.people.protection import NikProtector
 
 NO_QR_CODE = "no-qr-code"
 
@@ -123,6 +125,7 @@ async def certificates_of(
     session: AsyncSession,
     settings: CertificateSettings,
     keyring: trust.Keyring,
+    protector: NikProtector,
     person_id: uuid.UUID,
     now: datetime,
 ) -> MyCertificatesResult:
@@ -130,7 +133,7 @@ async def certificates_of(
     person = await repository.person(session, person_id)
     if person is None:
         raise NotFound("no person is registered with this id")
-    holder = Holder(person.name, person.birth_date)
+    holder = Holder(name_of(protector, person), person.birth_date)
     existing = {
         (c.record_id, c.certificate_type): c for c in await repository.issued_of(session, person_id)
     }
@@ -230,7 +233,7 @@ class HolderMismatch(Problem):
 
 
 async def attach_foreign(
-    session: AsyncSession, person_id: uuid.UUID, hc1: str, now: datetime
+    session: AsyncSession, protector: NikProtector, person_id: uuid.UUID, hc1: str, now: datetime
 ) -> tuple[ForeignCertificate, bool]:
     """Verify ``hc1`` and attach it to the person; returns it and whether it is new."""
     person = await repository.person(session, person_id)
@@ -244,7 +247,7 @@ async def attach_foreign(
             extra={"reason": result.reason.value},
         )
     dcc = result.claims.dcc
-    if not holder_matches(Holder(person.name, person.birth_date), dcc):
+    if not holder_matches(Holder(name_of(protector, person), person.birth_date), dcc):
         raise HolderMismatch(
             "the name or date of birth on the certificate does not match your registration"
         )

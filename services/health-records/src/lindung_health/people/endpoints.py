@@ -91,10 +91,10 @@ async def my_records(principal: CitizenDep, session: SessionDep) -> RecordsOut:
     responses={422: {"description": "a phone given (it needs a code)"}},
 )
 async def change_contact(
-    body: ContactUpdate, principal: CitizenDep, session: SessionDep
+    body: ContactUpdate, principal: CitizenDep, session: SessionDep, toolkit: ToolkitDep
 ) -> Registered:
     person = await service.person_of(session, principal.subject)
-    await service.update_contact(session, person, body, utcnow())
+    await service.update_contact(session, toolkit, person, body, utcnow())
     return Registered(person_id=person.id, created=False)
 
 

@@ -26,6 +26,10 @@ class NikProtector:
     def hash(self, nik: str) -> bytes:
         return hmac.new(self._hash_key, b"nik:" + nik.encode(), hashlib.sha256).digest()
 
+    def phone_hash(self, phone_e164: str) -> bytes:
+        """Keyed hash of a phone number in E.164 (find the people of a phone)."""
+        return hmac.new(self._hash_key, b"phone:" + phone_e164.encode(), hashlib.sha256).digest()
+
     def encrypt(self, nik: str) -> bytes:
         nonce = os.urandom(12)
         return _VERSION + nonce + self._aead.encrypt(nonce, nik.encode(), _AAD)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lindung_health.audit import repository as audit
 from lindung_health.models import Person
 from lindung_health.people import repository
+from lindung_health.people.contact import has_phone, phone_of, set_phone
 from lindung_health.people.service import _contact_event, _phone, check_phone_room
 from lindung_health.signin.schemas import CodeIssued, TokenOut
 from lindung_health.signin.service import (
@@ -82,11 +83,12 @@ async def _move_to_phone(
     now: datetime,
 ) -> None:
     """Bind ``person`` to the proven ``phone``: the old number told, the tokens revoked."""
-    old_phone = person.phone_e164
+    old_phone = phone_of(tk.protector, person)
     if phone != old_phone:
-        await repository.lock_phone(session, phone)
+        await repository.lock_phone(session, tk.protector.phone_hash(phone))
         await check_phone_room(session, tk, phone)
-    person.phone_e164, person.phone_verified_at = phone, now
+    set_phone(tk.protector, person, phone)
+    person.phone_verified_at = now
     await session.flush()
     events = []
     if phone != old_phone:
@@ -102,7 +104,7 @@ async def _move_to_phone(
                 ),
             )
         )
-    events.append(_contact_event(person))
+    events.append(_contact_event(tk, person))
     await outbox.add_events(session, events)
     await revoke_tokens(session, person, reason, now)
 
@@ -111,7 +113,7 @@ async def start_phone_change(
     session: AsyncSession, tk: Toolkit, person: Person, raw_phone: str, now: datetime
 ) -> CodeIssued:
     phone = _phone(raw_phone)
-    if phone == person.phone_e164:
+    if has_phone(tk.protector, person, phone):
         raise Unprocessable("this is already your phone number", code="same-phone")
     await check_phone_room(session, tk, phone)
     return await issue_code(session, tk, person, phone=phone, now=now, purpose="phone-change")
@@ -164,7 +166,7 @@ async def start_recovery(
     if person is None:
         raise NotFound("no person is registered with this NIK")
     phone = _phone(raw_phone)
-    if phone == person.phone_e164 and person.phone_verified_at is not None:
+    if has_phone(tk.protector, person, phone) and person.phone_verified_at is not None:
         raise Conflict(
             "this NIK is already bound to this phone; the holder can sign in",
             code="already-bound",

@@ -21,8 +21,8 @@ async def by_nik_hash(session: AsyncSession, nik_hash: bytes) -> Person | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def by_phone(session: AsyncSession, phone_e164: str) -> Sequence[Person]:
-    stmt = select(Person).where(Person.phone_e164 == phone_e164).limit(10)
+async def by_phone(session: AsyncSession, phone_hash: bytes) -> Sequence[Person]:
+    stmt = select(Person).where(Person.phone_hash == phone_hash).limit(10)
     return (await session.execute(stmt)).scalars().all()
 
 
@@ -49,18 +49,20 @@ async def link_records(session: AsyncSession, person_id: uuid.UUID, nik_hash: by
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def lock_phone(session: AsyncSession, phone_e164: str) -> None:
+async def lock_phone(session: AsyncSession, phone_hash: bytes) -> None:
     """Serialise, until the transaction ends, everything that binds people to this phone (the
     per-phone limit holds under concurrent registrations)."""
     await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended('phone:' || :phone, 12))"),
-        {"phone": phone_e164},
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended('phone:' || encode(:phone, 'hex'), 12))"
+        ),
+        {"phone": phone_hash},
     )
 
 
-async def verified_on_phone(session: AsyncSession, phone_e164: str) -> int:
+async def verified_on_phone(session: AsyncSession, phone_hash: bytes) -> int:
     """How many people this phone holds (proven by a sign-in code)."""
     stmt = select(func.count()).where(
-        Person.phone_e164 == phone_e164, Person.phone_verified_at.is_not(None)
+        Person.phone_hash == phone_hash, Person.phone_verified_at.is_not(None)
     )
     return int((await session.execute(stmt)).scalar_one())

@@ -18,6 +18,14 @@ from lindung_health.cases import repository as cases
 from lindung_health.models import Person, PersonStatus
 from lindung_health.people import repository
 from lindung_health.people.civil_registry import CivilRegistry
+from lindung_health.people.contact import (
+    has_phone,
+    name_of,
+    phone_of,
+    sealed_columns,
+    set_name,
+    set_phone,
+)
 from lindung_health.people.nik import InvalidNik, parse_nik
 from lindung_health.people.phone import InvalidPhone, normalise_phone
 from lindung_health.people.schemas import (
@@ -59,7 +67,7 @@ class PhoneFull(Unprocessable):
 async def check_phone_room(session: AsyncSession, tk: Toolkit, phone: str) -> None:
     """Raise unless ``phone`` can hold one more person (call under ``lock_phone``)."""
     limit = tk.settings.max_people_per_phone
-    if await repository.verified_on_phone(session, phone) >= limit:
+    if await repository.verified_on_phone(session, tk.protector.phone_hash(phone)) >= limit:
         raise PhoneFull(f"one phone number holds at most {limit} people")
 
 
@@ -98,10 +106,12 @@ async def register(
             "the NIK, full name and birth date do not match a resident of the civil registry"
         )
     nik_hash = tk.protector.hash(request.nik)
-    await repository.lock_phone(session, phone)
+    await repository.lock_phone(session, tk.protector.phone_hash(phone))
 
     existing = await repository.by_nik_hash(session, nik_hash)
-    if existing is None or (existing.phone_verified_at is None and existing.phone_e164 != phone):
+    if existing is None or (
+        existing.phone_verified_at is None and not has_phone(tk.protector, existing, phone)
+    ):
         await check_phone_room(session, tk, phone)
     if existing is None:
         new_id = await repository.insert_if_new(
@@ -110,11 +120,10 @@ async def register(
                 "id": uuid.uuid4(),
                 "nik_hash": nik_hash,
                 "nik_ciphertext": tk.protector.encrypt(request.nik),
-                "name": record.full_name,
+                **sealed_columns(tk.protector, name=record.full_name, phone_e164=phone),
                 "birth_date": record.birth_date,
                 "sex": record.sex,
                 "regency_code": info.regency_code,
-                "phone_e164": phone,
                 "language": request.language.value,
                 "created_at": now,
                 "updated_at": now,
@@ -125,7 +134,7 @@ async def register(
             person = await repository.get(session, new_id)
             assert person is not None
             linked = await repository.link_records(session, person.id, nik_hash)
-            await outbox.add_events(session, [_contact_event(person)])
+            await outbox.add_events(session, [_contact_event(tk, person)])
             await recompute(session, person, now)
             log.info("person registered", extra={"person_id": str(person.id), "linked": linked})
             return person, True
@@ -133,13 +142,17 @@ async def register(
         assert existing is not None
     if existing.phone_verified_at is None:
         # Nothing is bound yet: the registration whose phone proves itself first wins.
-        if existing.phone_e164 != phone or existing.language != request.language.value:
-            existing.phone_e164, existing.language = phone, request.language.value
-            existing.name, existing.updated_at = record.full_name, now
+        if (
+            not has_phone(tk.protector, existing, phone)
+            or existing.language != request.language.value
+        ):
+            set_phone(tk.protector, existing, phone)
+            set_name(tk.protector, existing, record.full_name)
+            existing.language, existing.updated_at = request.language.value, now
             await session.flush()
-            await outbox.add_events(session, [_contact_event(existing)])
+            await outbox.add_events(session, [_contact_event(tk, existing)])
         return existing, False
-    if existing.phone_e164 != phone:
+    if not has_phone(tk.protector, existing, phone):
         # Not silently re-pointed: whoever controls the phone controls the account.
         raise Conflict(
             "this NIK is already registered with another phone number; sign in with that "
@@ -154,19 +167,20 @@ async def bind_phone(session: AsyncSession, tk: Toolkit, person: Person, now: da
     per-phone limit."""
     if person.phone_verified_at is not None:
         return
-    await repository.lock_phone(session, person.phone_e164)
-    await check_phone_room(session, tk, person.phone_e164)
+    phone = phone_of(tk.protector, person)
+    await repository.lock_phone(session, person.phone_hash)
+    await check_phone_room(session, tk, phone)
     person.phone_verified_at = now
     await session.flush()
     log.info("phone proven; NIK bound", extra={"person_id": str(person.id)})
 
 
-def _contact_event(person: Person) -> Envelope[Any]:
+def _contact_event(tk: Toolkit, person: Person) -> Envelope[Any]:
     return make_event(
         "person.contact_changed",
         PersonContactChanged(
             person_id=person.id,
-            phone_e164=person.phone_e164,
+            phone_e164=phone_of(tk.protector, person),
             language=Language(person.language),
         ),
     )
@@ -184,7 +198,7 @@ async def person_of(session: AsyncSession, subject: str) -> Person:
 
 
 async def update_contact(
-    session: AsyncSession, person: Person, update: ContactUpdate, now: datetime
+    session: AsyncSession, tk: Toolkit, person: Person, update: ContactUpdate, now: datetime
 ) -> Person:
     changed = False
     if update.phone is not None:
@@ -197,7 +211,7 @@ async def update_contact(
     if changed:
         person.updated_at = now
         await session.flush()
-        await outbox.add_events(session, [_contact_event(person)])
+        await outbox.add_events(session, [_contact_event(tk, person)])
         log.info("contact details changed", extra={"person_id": str(person.id)})
     return person
 
@@ -285,10 +299,10 @@ async def officer_lookup(
     return LookupOut(
         person_id=person.id,
         nik=tk.protector.decrypt(person.nik_ciphertext),
-        name=person.name,
+        name=name_of(tk.protector, person),
         birth_date=person.birth_date,
         sex=person.sex,  # type: ignore[arg-type]
-        phone=person.phone_e164,
+        phone=phone_of(tk.protector, person),
         status=status_out(status),
         records=await records_of(session, person),
     )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_health.models import Person, SignInCode
 from lindung_health.people import repository as people
+from lindung_health.people.contact import has_phone
 from lindung_health.people.phone import InvalidPhone, normalise_phone
 from lindung_health.people.service import bind_phone
 from lindung_health.signin import repository
@@ -48,7 +49,7 @@ async def request_code(
     if person is None:
         log.info("sign-in code requested for an unknown phone; nothing sent")
         return CodeIssued(request_id=uuid.uuid4(), expires_at=expires)
-    return await issue_code(session, tk, person, phone=person.phone_e164, now=now)
+    return await issue_code(session, tk, person, phone=phone, now=now)
 
 
 async def issue_code(
@@ -122,8 +123,8 @@ async def _person_for(
 ) -> Person | None:
     if nik is not None:
         person = await people.by_nik_hash(session, tk.protector.hash(nik))
-        return person if person is not None and person.phone_e164 == phone else None
-    found = await people.by_phone(session, phone)
+        return person if person is not None and has_phone(tk.protector, person, phone) else None
+    found = await people.by_phone(session, tk.protector.phone_hash(phone))
     if len(found) > 1:
         raise Unprocessable(
             "several people share this phone number; add the NIK of the person signing in",
