@@ -2,7 +2,9 @@
 
 Each service names what it keeps and for how long (its ``retention`` package, its settings,
 ``docs/privacy.md``); this module only runs a purge statement until nothing is left to do.
-A purge statement deletes (or blanks) at most ``:limit`` rows per run and returns them, e.g.::
+A purge statement deletes (or blanks) at most ``:limit`` rows per run and returns them;
+:func:`batched_delete` writes the usual one, e.g. ``batched_delete("sign_in_codes",
+"created_at < :before", order_by="created_at")``::
 
     DELETE FROM sign_in_codes WHERE id IN (
         SELECT id FROM sign_in_codes WHERE created_at < :before
@@ -21,12 +23,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import TextClause
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lindung_shared.metrics import PURGE_LAST_RUN, PURGED_ROWS
 
 log = logging.getLogger(__name__)
+
+
+def batched_delete(table: str, where: str, *, order_by: str, key: str = "id") -> TextClause:
+    """The purge statement for rows of ``table`` matching ``where`` (bound parameters as
+    ``:name``), oldest by ``order_by`` first, at most ``:limit`` a run. ``table``, ``where``,
+    ``order_by`` and ``key`` are the caller's SQL text, never input."""
+    return text(
+        f"DELETE FROM {table} WHERE {key} IN ("
+        f"SELECT {key} FROM {table} WHERE {where} "
+        f"ORDER BY {order_by} LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING 1"
+    )
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from lindung_shared.retention import Purge
+from lindung_shared.retention import Purge, batched_delete
 from sqlalchemy import text
 
 from lindung_health.settings import Settings
 
-_SIGN_IN_CODES = text(
-    """
-    DELETE FROM sign_in_codes WHERE id IN (
-        SELECT id FROM sign_in_codes WHERE created_at < :before
-        ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING 1
-    """
+_SIGN_IN_CODES = batched_delete(
+    "sign_in_codes",
+    "created_at < :before",
+    order_by="created_at",
 )
 # Never sooner than the longest quarantine of any rule version (rules are data officers
 # publish; a longer quarantine published later keeps its exposures longer).
@@ -48,40 +45,27 @@ _EXPOSURES = text(
     RETURNING 1
     """
 )
-_STATUS_HISTORY = text(
-    """
-    DELETE FROM status_history WHERE id IN (
-        SELECT id FROM status_history WHERE changed_at < :before
-        ORDER BY changed_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING 1
-    """
+_STATUS_HISTORY = batched_delete(
+    "status_history",
+    "changed_at < :before",
+    order_by="changed_at",
 )
 # Cases go with the result that made them (ON DELETE CASCADE).
-_TEST_RESULTS = text(
-    """
-    DELETE FROM health_records WHERE id IN (
-        SELECT id FROM health_records
-        WHERE kind = 'test' AND coalesce(occurred_at, received_at) < :before
-        ORDER BY received_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING 1
-    """
+_TEST_RESULTS = batched_delete(
+    "health_records",
+    "kind = 'test' AND coalesce(occurred_at, received_at) < :before",
+    order_by="received_at",
 )
 
-_ISSUED_CERTIFICATES = text(
-    """
-    DELETE FROM dcc_issued WHERE id IN (
-        SELECT id FROM dcc_issued WHERE expires_at < :before
-        ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING 1
-    """
+_ISSUED_CERTIFICATES = batched_delete(
+    "dcc_issued",
+    "expires_at < :before",
+    order_by="expires_at",
 )
-_FOREIGN_CERTIFICATES = text(
-    """
-    DELETE FROM dcc_foreign WHERE id IN (
-        SELECT id FROM dcc_foreign WHERE expires_at < :before
-        ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING 1
-    """
+_FOREIGN_CERTIFICATES = batched_delete(
+    "dcc_foreign",
+    "expires_at < :before",
+    order_by="expires_at",
 )
 
 

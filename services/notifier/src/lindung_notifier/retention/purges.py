@@ -16,36 +16,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from lindung_shared.retention import Purge
+from lindung_shared.retention import Purge, batched_delete
 from sqlalchemy import text
 
 from lindung_notifier.settings import Settings
 
-_SIGN_IN_CODES = text(
-    """
-    DELETE FROM notifications WHERE id IN (
-        SELECT id FROM notifications
-        WHERE kind = 'sign_in_code' AND created_at < :before
-        ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING 1
-    """
+_SIGN_IN_CODES = batched_delete(
+    "notifications",
+    "kind = 'sign_in_code' AND created_at < :before",
+    order_by="created_at",
 )
-_NOTIFICATIONS = text(
-    """
-    DELETE FROM notifications WHERE id IN (
-        SELECT id FROM notifications WHERE created_at < :before
-        ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING 1
-    """
+_NOTIFICATIONS = batched_delete(
+    "notifications",
+    "created_at < :before",
+    order_by="created_at",
 )
-_DELIVERIES = text(
-    """
-    DELETE FROM deliveries WHERE id IN (
-        SELECT id FROM deliveries
-        WHERE status IN ('delivered', 'dead') AND updated_at < :before
-        ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING 1
-    """
+_DELIVERIES = batched_delete(
+    "deliveries",
+    "status IN ('delivered', 'dead') AND updated_at < :before",
+    order_by="updated_at",
 )
 _DEVICES = text(
     """
