@@ -13,11 +13,14 @@ On a fresh throwaway database and a throwaway topic of the shared Kafka:
 3. runs the real feed consumer (:class:`lindung_health.consumers.FeedConsumer`, polled batches
    of ``HEALTH_FEED_BATCH_SIZE`` messages) from the topic's start and times until every record
    is stored: records/s = records / time; statuses, history rows and outbox events counted;
-4. validation alone: the same records parsed (``parse_submission``), in this process;
+4. validation alone: the same records parsed (``parse_submission``), in this process, by the
+   lean models and (for comparison) by ``fhir.resources`` in full;
 5. the limit: COPY of the same rows (the ``health_records`` columns as stored) into a copy of
    the table with its indexes.
 
-Prints one JSON object. The machine is shared: report ``uptime`` beside the figures.
+Prints one JSON object, with CPU microseconds per record of the worker (this process) and of
+PostgreSQL (its processes, from /proc). The machine is shared: report ``uptime`` beside the
+figures; the CPU per record is what load barely moves.
 """
 
 from __future__ import annotations
@@ -110,6 +113,41 @@ async def register(session_url: str, tk: Toolkit, people: list[tuple[str, date]]
         )
     finally:
         await conn.close()
+
+
+async def postgres_cpu_seconds(dsn: str) -> float | None:
+    """CPU seconds (user + system) of the PostgreSQL server's processes so far: the postmaster's
+    children, read from /proc (None when the server is not on this machine)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        data_dir = await conn.fetchval("SELECT current_setting('data_directory')")
+    finally:
+        await conn.close()
+    return await asyncio.to_thread(_process_tree_cpu, str(data_dir))
+
+
+def _process_tree_cpu(data_dir: str) -> float | None:
+    try:
+        with open(os.path.join(data_dir, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[1] is the parent pid; [11], [12] utime, stime (after the command's ")").
+        if int(entry) == postmaster or int(fields[1]) == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 async def copy_limit(dsn: str, tk: Toolkit, resources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -235,6 +273,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             batch_size=settings.feed_batch_size,
         )
         stop = asyncio.Event()
+        pg_before = await postgres_cpu_seconds(dsn)
+        cpu_before = time.process_time()
         started = time.perf_counter()
         task = asyncio.create_task(consumer.run(stop))
         stored = 0
@@ -249,6 +289,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if time.perf_counter() - started > args.timeout:
                 break
         seconds = time.perf_counter() - started
+        worker_cpu = time.process_time() - cpu_before
+        pg_after = await postgres_cpu_seconds(dsn)
+        pg_cpu = pg_after - pg_before if pg_after is not None and pg_before is not None else None
         stop.set()
         await task
         async with sessionmaker() as session:
@@ -272,6 +315,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             NOW,
         )
         validation = len(sample) / (time.perf_counter() - started)
+        started = time.process_time()
+        parse_submission(
+            tk,
+            {"resourceType": "Bundle", "type": "batch", "entry": [{"resource": r} for r in sample]},
+            NOW,
+            full=True,
+        )
+        full_validation = len(sample) / (time.process_time() - started)
         return {
             "records": args.records,
             "records_stored": stored,
@@ -282,8 +333,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "produce_seconds": round(produce_seconds, 2),
             "consume_seconds": round(seconds, 2),
             "records_per_second": round(stored / seconds),
+            # Load barely moves these: CPU time per record (the worker process; PostgreSQL's
+            # processes, the bench's own count(*) polling included).
+            "worker_cpu_us_per_record": round(worker_cpu / max(stored, 1) * 1e6),
+            "postgres_cpu_us_per_record": (
+                round(pg_cpu / max(stored, 1) * 1e6) if pg_cpu is not None else None
+            ),
             **counts,
             "validation_records_per_second": round(validation),
+            "full_fhir_resources_validation_records_per_cpu_second": round(full_validation),
             "copy_limit": limit,
             "ratio_to_copy": round((stored / seconds) / limit["copy_rows_per_second"], 3),
             "uptime": os.getloadavg(),

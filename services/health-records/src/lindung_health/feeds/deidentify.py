@@ -131,15 +131,23 @@ def _identifiers(value: Any, niks: set[str]) -> list[dict[str, Any]]:
 def _niks(value: Any) -> set[str]:
     """Every NIK the record names (as an identifier of the NIK system), wherever it sits."""
     found: set[str] = set()
-    if isinstance(value, list):
-        for item in value:
-            found |= _niks(item)
-    elif isinstance(value, dict):
-        nik = value.get("value")
-        if value.get("system") == NIK_SYSTEM and isinstance(nik, str) and len(nik.strip()) >= 8:
-            found.add(nik.strip())
-        for item in value.values():
-            found |= _niks(item)
+    # Iterative, one set: this walk runs for every record of a feed.
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        if isinstance(node, dict):
+            if node.get("system") == NIK_SYSTEM:
+                nik = node.get("value")
+                if isinstance(nik, str) and len(nik.strip()) >= 8:
+                    found.add(nik.strip())
+            for item in node.values():
+                if isinstance(item, dict | list):
+                    push(item)
+        elif isinstance(node, list):
+            for item in node:
+                if isinstance(item, dict | list):
+                    push(item)
     return found
 
 

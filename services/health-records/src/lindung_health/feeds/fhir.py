@@ -12,12 +12,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.codeableconcept import CodeableConcept
-from fhir.resources.R4B.diagnosticreport import DiagnosticReport
-from fhir.resources.R4B.immunization import Immunization
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.patient import Patient
-from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
 from lindung_health.feeds.codes import (
@@ -27,6 +21,7 @@ from lindung_health.feeds.codes import (
     TEST_CODES,
     VACCINE_CODES,
 )
+from lindung_health.feeds.lean import MODELS
 from lindung_health.people.nik import InvalidNik, RegionCodes, parse_nik
 from lindung_health.screening.rules import JAKARTA
 
@@ -128,7 +123,7 @@ class Submission:
     def atomic(self) -> bool:
         return self.bundle_type in ATOMIC_BUNDLE_TYPES
 
-    def resolve(self, reference: Reference | None) -> dict[str, Any] | None:
+    def resolve(self, reference: Any) -> dict[str, Any] | None:
         if reference is None or not reference.reference:
             return None
         return self.by_reference.get(str(reference.reference))
@@ -224,20 +219,26 @@ def parse_record(
     now: datetime,
     submission: Submission | None = None,
     index: int = 0,
+    *,
+    full: bool = False,
 ) -> ParsedRecord | Ignored:
     """Validate one entry and extract its record; raises :class:`Rejected`. Entries of the
     types in :data:`IGNORED_TYPES`, and DiagnosticReports whose result Observations are in
-    the Bundle (those are the records), come back :class:`Ignored`."""
+    the Bundle (those are the records), come back :class:`Ignored`.
+
+    The entry is validated by the lean models of :mod:`.lean` (what Lindung reads), or with
+    ``full`` by ``fhir.resources`` (every element; the reference the lean models are tested
+    against)."""
     submission = submission or Submission([resource])
     resource_type = resource.get("resourceType")
     try:
         if resource_type == "Immunization":
-            return _immunization(resource, regions, now, submission)
+            return _immunization(resource, regions, now, submission, full)
         if resource_type == "Observation":
             report = submission.reports_of.get(index)
             if report is not None:
                 resource = _with_report_defaults(resource, report)
-            return _observation(resource, regions, now, submission)
+            return _observation(resource, regions, now, submission, full)
         if resource_type == "DiagnosticReport":
             results = submission.results_of.get(index)
             if results:
@@ -246,9 +247,9 @@ def parse_record(
                     f"its result Observation(s) (entries {', '.join(map(str, results))}) are the "
                     "records",
                 )
-            return _report(resource, regions, now, submission)
+            return _report(resource, regions, now, submission, full)
         if resource_type == "Patient":
-            _validate(Patient, resource)
+            _validate("Patient", resource, full)
             return Ignored("Patient", "a Patient is read for the NIK of the records that cite it")
         if isinstance(resource_type, str) and resource_type in IGNORED_TYPES:
             return Ignored(resource_type, f"{resource_type} is accepted and not stored")
@@ -273,11 +274,16 @@ def _with_report_defaults(resource: dict[str, Any], report: dict[str, Any]) -> d
     return merged
 
 
-def _validate(model: Any, resource: dict[str, Any]) -> Any:
+def _validate(resource_type: str, resource: dict[str, Any], full: bool) -> Any:
+    lean, complete = MODELS[resource_type]
+    model = complete if full else lean
     try:
         return model.model_validate(resource)
     except ValidationError as exc:
         raise Rejected("invalid-fhir", f"invalid FHIR {model.__name__}: {_short(exc)}") from None
+    except (AttributeError, TypeError) as exc:
+        # fhir.resources' own validators can trip over a wrong type (``"_status": "x"``).
+        raise Rejected("invalid-fhir", f"invalid FHIR {model.__name__}: {exc}") from None
 
 
 def _source_key(resource_type: str, model: Any) -> str:
@@ -295,7 +301,7 @@ def _source_key(resource_type: str, model: Any) -> str:
 
 
 def _nik(
-    reference: Reference | None,
+    reference: Any,
     where: str,
     regions: RegionCodes,
     now: datetime,
@@ -365,9 +371,13 @@ def _version(model: Any) -> tuple[str | None, datetime | None]:
 
 
 def _immunization(
-    resource: dict[str, Any], regions: RegionCodes, now: datetime, submission: Submission
+    resource: dict[str, Any],
+    regions: RegionCodes,
+    now: datetime,
+    submission: Submission,
+    full: bool,
 ) -> ParsedRecord:
-    model: Immunization = _validate(Immunization, resource)
+    model = _validate("Immunization", resource, full)
     key = _source_key("Immunization", model)
     nik = _nik(model.patient, "Immunization.patient", regions, now, submission)
     version_id, last_updated = _version(model)
@@ -401,7 +411,7 @@ def _immunization(
     )
 
 
-def _vaccine(concept: CodeableConcept | None) -> tuple[str, str]:
+def _vaccine(concept: Any) -> tuple[str, str]:
     seen = []
     for coding in (concept.coding if concept else None) or []:
         if coding.system in VACCINE_CODES and coding.code in VACCINE_CODES[coding.system]:
@@ -418,9 +428,13 @@ _FINAL_OBSERVATION = {"final", "amended", "corrected"}
 
 
 def _observation(
-    resource: dict[str, Any], regions: RegionCodes, now: datetime, submission: Submission
+    resource: dict[str, Any],
+    regions: RegionCodes,
+    now: datetime,
+    submission: Submission,
+    full: bool,
 ) -> ParsedRecord:
-    model: Observation = _validate(Observation, resource)
+    model = _validate("Observation", resource, full)
     key = _source_key("Observation", model)
     nik = _nik(model.subject, "Observation.subject", regions, now, submission)
     version_id, last_updated = _version(model)
@@ -462,9 +476,7 @@ def _observation(
     )
 
 
-def _test_code(
-    concept: CodeableConcept | None, where: str
-) -> tuple[str, Literal["pcr", "antigen"]]:
+def _test_code(concept: Any, where: str) -> tuple[str, Literal["pcr", "antigen"]]:
     seen = []
     for coding in (concept.coding if concept else None) or []:
         if coding.system == LOINC and coding.code in TEST_CODES:
@@ -478,7 +490,7 @@ def _test_code(
 
 
 def _result(model: Any, *, strict: bool) -> Literal["positive", "negative"] | None:
-    if isinstance(model, DiagnosticReport):
+    if model.__class__.__name__ == "DiagnosticReport":
         concepts = list(model.conclusionCode or [])
     else:
         concepts = [model.valueCodeableConcept] if model.valueCodeableConcept else []
@@ -498,11 +510,15 @@ def _result(model: Any, *, strict: bool) -> Literal["positive", "negative"] | No
 
 
 def _report(
-    resource: dict[str, Any], regions: RegionCodes, now: datetime, submission: Submission
+    resource: dict[str, Any],
+    regions: RegionCodes,
+    now: datetime,
+    submission: Submission,
+    full: bool,
 ) -> ParsedRecord:
     """A DiagnosticReport without result Observations in the Bundle: the report is the test
     record (its code, subject, effective time and ``conclusionCode``)."""
-    model: DiagnosticReport = _validate(DiagnosticReport, resource)
+    model = _validate("DiagnosticReport", resource, full)
     key = _source_key("DiagnosticReport", model)
     nik = _nik(model.subject, "DiagnosticReport.subject", regions, now, submission)
     version_id, last_updated = _version(model)

@@ -136,9 +136,12 @@ class ParsedSubmission:
         return IngestResult(ordered, failed_transaction=self.failed, bundle_type=self.bundle_type)
 
 
-def parse_submission(tk: Toolkit, resource: Any, now: datetime) -> ParsedSubmission:
+def parse_submission(
+    tk: Toolkit, resource: Any, now: datetime, *, full: bool = False
+) -> ParsedSubmission:
     """Validate every entry (no I/O): the rejected and ignored ones get their outcome, the
-    records wait to be stored; a transaction Bundle with a rejected entry stores nothing."""
+    records wait to be stored; a transaction Bundle with a rejected entry stores nothing.
+    ``full``: validated by ``fhir.resources`` instead of the lean models (:mod:`.lean`)."""
     submission = split(resource)
     outcomes: dict[int, EntryOutcome] = {}
     records: list[tuple[int, ParsedRecord]] = []
@@ -146,7 +149,7 @@ def parse_submission(tk: Toolkit, resource: Any, now: datetime) -> ParsedSubmiss
         try:
             if isinstance(item, Rejected):
                 raise item
-            parsed = parse_record(item, tk.regions, now, submission, index)
+            parsed = parse_record(item, tk.regions, now, submission, index, full=full)
         except Rejected as rejected:
             outcomes[index] = EntryOutcome(
                 index,
