@@ -39,6 +39,7 @@ from lindung_health.consumers import FeedConsumer
 from lindung_health.feeds.deidentify import deidentify
 from lindung_health.feeds.service import parse_submission
 from lindung_health.manifest import MIGRATIONS_DIR
+from lindung_health.people.contact import sealed_columns
 from lindung_health.settings import Settings
 from lindung_health.testing import immunization, new_nik, observation
 from lindung_health.toolkit import Toolkit
@@ -82,20 +83,23 @@ async def register(session_url: str, tk: Toolkit, people: list[tuple[str, date]]
 
     conn = await asyncpg.connect(session_url)
     try:
-        rows = [
-            (
-                uuid.uuid4(),
-                tk.protector.hash(nik),
-                tk.protector.encrypt(nik),
-                "Bench Person",
-                born,
-                "F",
-                nik[:4],
-                f"+62812{n:08d}",
-                "id",
+        rows = []
+        for n, (nik, born) in enumerate(people):
+            sealed = sealed_columns(tk.protector, name="Bench Person", phone_e164=f"+62812{n:08d}")
+            rows.append(
+                (
+                    uuid.uuid4(),
+                    tk.protector.hash(nik),
+                    tk.protector.encrypt(nik),
+                    sealed["name_ciphertext"],
+                    born,
+                    "F",
+                    nik[:4],
+                    sealed["phone_hash"],
+                    sealed["phone_ciphertext"],
+                    "id",
+                )
             )
-            for n, (nik, born) in enumerate(people)
-        ]
         await conn.copy_records_to_table(
             "people",
             records=rows,
@@ -103,11 +107,12 @@ async def register(session_url: str, tk: Toolkit, people: list[tuple[str, date]]
                 "id",
                 "nik_hash",
                 "nik_ciphertext",
-                "name",
+                "name_ciphertext",
                 "birth_date",
                 "sex",
                 "regency_code",
-                "phone_e164",
+                "phone_hash",
+                "phone_ciphertext",
                 "language",
             ],
         )
