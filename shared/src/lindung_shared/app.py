@@ -29,6 +29,7 @@ from lindung_shared.guard import ContainErrors, RequestGuard
 from lindung_shared.kafka import kafka_reachable
 from lindung_shared.logging import configure_logging
 from lindung_shared.metrics import install_metrics
+from lindung_shared.ratelimit import RateLimiter
 from lindung_shared.revocation import RevocationFeed
 from lindung_shared.settings import ServiceSettings, settings_summary
 
@@ -80,6 +81,7 @@ def create_app(
         app.state.settings = settings
         app.state.engine = create_engine(settings)
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        app.state.rate_limiter = RateLimiter(app.state.engine)
         app.state.token_verifier = TokenVerifier(settings)
         await app.state.token_verifier.load()
         app.state.revocation_feed = None

@@ -101,8 +101,9 @@ class ServiceUnavailable(Problem):
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
-    if isinstance(problem, ServiceUnavailable):
-        headers["Retry-After"] = str(problem.retry_after)
+    retry_after = getattr(problem, "retry_after", None)
+    if isinstance(retry_after, int):  # 503 and 429
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(
         problem.to_dict(str(request.url.path) if request else None),
         status_code=problem.status,

@@ -52,6 +52,9 @@ DEAD_LETTERS = Counter(
     "Messages sent to the dead-letter topic",
     ["service", "group", "reason"],
 )
+RATE_LIMITED = Counter(
+    "lindung_rate_limited_total", "Requests refused by a rate limit (429)", ["limit"]
+)
 OUTBOX_PUBLISHED = Counter(
     "lindung_outbox_published_total", "Outbox events published to Kafka", ["service"]
 )

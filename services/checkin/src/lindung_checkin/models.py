@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lindung_shared.db import make_metadata
 from lindung_shared.outbox import plumbing_tables
+from lindung_shared.ratelimit import rate_limit_table
 from sqlalchemy import (
     Boolean,
     Column,
@@ -22,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = make_metadata()
 outbox, processed_events = plumbing_tables(metadata)
+rate_limit_table(metadata)
 
 visits = Table(
     "visits",

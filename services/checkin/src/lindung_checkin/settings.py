@@ -13,6 +13,9 @@ class Settings(ServiceSettings):
     #: API worker processes (uvicorn); env CHECKIN_API_WORKERS.
     api_workers: int = Field(default=1, ge=1, alias="CHECKIN_API_WORKERS")
     worker_metrics_port: int = Field(default=9102, alias="CHECKIN_WORKER_METRICS_PORT")
+    #: Check-ins (scans and offline batches) per person per minute, held across API processes
+    #: in PostgreSQL; 429 with Retry-After beyond. 0: no limit (the benchmark's load).
+    per_person_per_minute: int = Field(default=30, alias="CHECKIN_PER_PERSON_PER_MINUTE")
 
     #: Consumer groups are "<prefix>.venues", "<prefix>.qr-keys", ... (tests use their own).
     consumer_group_prefix: str = "checkin"

@@ -8,6 +8,7 @@ from typing import Any
 
 from lindung_shared.db import make_metadata
 from lindung_shared.outbox import plumbing_tables
+from lindung_shared.ratelimit import rate_limit_table
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -30,6 +31,7 @@ class Base(DeclarativeBase):
 
 
 plumbing_tables(Base.metadata)
+rate_limit_table(Base.metadata)
 
 
 class Person(Base):

@@ -47,6 +47,20 @@ class Settings(ServiceSettings):
     civil_registry_retry_after_seconds: int = 30
     #: How many people one phone number may hold (a family's worth).
     max_people_per_phone: int = Field(default=5, alias="HEALTH_MAX_PEOPLE_PER_PHONE")
+    #: Rate limits, held across every API process in PostgreSQL (lindung_shared.ratelimit);
+    #: 429 with Retry-After beyond them. Per address: many people share one behind a
+    #: carrier's NAT, hence the generous figures.
+    otp_per_phone_per_15min: int = Field(default=3, alias="HEALTH_OTP_PER_PHONE_PER_15MIN")
+    otp_per_address_per_15min: int = Field(default=60, alias="HEALTH_OTP_PER_ADDRESS_PER_15MIN")
+    token_per_address_per_15min: int = Field(
+        default=120, alias="HEALTH_TOKEN_PER_ADDRESS_PER_15MIN"
+    )
+    registrations_per_address_per_hour: int = Field(
+        default=300, alias="HEALTH_REGISTRATIONS_PER_ADDRESS_PER_HOUR"
+    )
+    verifications_per_caller_per_minute: int = Field(
+        default=120, alias="HEALTH_VERIFICATIONS_PER_CALLER_PER_MINUTE"
+    )
 
     sign_in_code_ttl_seconds: int = 300
     sign_in_code_max_attempts: int = 5

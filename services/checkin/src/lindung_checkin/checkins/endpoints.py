@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from lindung_shared.auth import CitizenDep, Principal
 from lindung_shared.errors import Unauthorized
+from lindung_shared.ratelimit import Limit, RateLimiter
 
 from lindung_checkin.checkins.schemas import (
     BatchAnswer,
@@ -45,6 +46,7 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
         "description": "forged or altered (`qr-bad-signature`), unknown key (`qr-unknown-key`), "
         "malformed (`qr-malformed`, `qr-not-lindung`) or an invalid body"
     },
+    429: {"description": "too many check-ins by this person this minute; see Retry-After"},
     503: {
         "description": "the code is validly signed but its venue's registration has not reached "
         "this service yet (`venue-not-yet-known`); retry after `Retry-After` seconds"
@@ -70,7 +72,16 @@ async def check_in(body: CheckinRequest, principal: CitizenDep, request: Request
     # The door straight from the app state (not a dependency): the busiest route solves only
     # the body and the shared bearer check.
     door: Door = request.app.state.door
-    return JsonResponse(await door.check_in(person_of(principal), body))
+    person = person_of(principal)
+    await limit_person(request, person)
+    return JsonResponse(await door.check_in(person, body))
+
+
+async def limit_person(request: Request, person: uuid.UUID) -> None:
+    """Check-ins (scans and batches) per person per minute, across every API process."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    per_minute: int = request.app.state.settings.per_person_per_minute
+    await limiter.hit(Limit("checkins-per-person", per_minute, 60), str(person))
 
 
 @router.post(
@@ -88,9 +99,14 @@ async def check_in(body: CheckinRequest, principal: CitizenDep, request: Request
     ),
     response_model=BatchAnswer,
     response_class=JsonResponse,
+    responses={429: _PROBLEMS[429]},
 )
-async def upload_batch(body: BatchRequest, principal: CitizenDep, door: DoorDep) -> JsonResponse:
-    return JsonResponse({"items": await door.upload_batch(person_of(principal), body.items)})
+async def upload_batch(
+    body: BatchRequest, principal: CitizenDep, door: DoorDep, request: Request
+) -> JsonResponse:
+    person = person_of(principal)
+    await limit_person(request, person)
+    return JsonResponse({"items": await door.upload_batch(person, body.items)})
 
 
 @router.post(

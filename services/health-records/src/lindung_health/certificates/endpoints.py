@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from lindung_shared.auth import CitizenDep, HealthOfficerDep, Principal, Role, require_roles
 from lindung_shared.db import SessionDep
 from lindung_shared.errors import NotFound, Unprocessable
+from lindung_shared.ratelimit import Limit, RateLimiter, RateLimiterDep
 from pydantic import ValidationError
 
 from lindung_health.certificates import qr, service, trust
@@ -125,6 +126,17 @@ _PAYLOAD_BODY: dict[str, Any] = {
 }
 
 
+async def _limit_verifications(request: Request, limiter: RateLimiter, caller: str) -> None:
+    """Verification (and attaching) per caller: decoding and signature checks cost CPU."""
+    per_minute = request.app.state.settings.verifications_per_caller_per_minute
+    await limiter.hit(Limit("verifications-per-caller", per_minute, 60), caller)
+
+
+_RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "too many verifications by this caller; see Retry-After"}
+}
+
+
 def _verify_response(checked: service.Checked) -> VerifyResponse:
     result = checked.verification
     claims = result.claims
@@ -161,10 +173,12 @@ def _verify_response(checked: service.Checked) -> VerifyResponse:
         "(PNG/JPEG). An image without a readable QR code answers 422 `no-qr-code`."
     ),
     openapi_extra=_PAYLOAD_BODY,
+    responses=_RATE_LIMITED,
 )
 async def verify_certificate(
-    request: Request, session: SessionDep, _: VerifierDep
+    request: Request, session: SessionDep, caller: VerifierDep, limiter: RateLimiterDep
 ) -> VerifyResponse:
+    await _limit_verifications(request, limiter, caller.subject)
     hc1 = await _payload(request)
     return _verify_response(await service.verify_payload(session, hc1, _now()))
 
@@ -324,6 +338,7 @@ async def my_certificate_svg(
         "name part). Same body as /v1/certificates/verify. Attaching it again answers 200."
     ),
     openapi_extra=_PAYLOAD_BODY,
+    responses=_RATE_LIMITED,
 )
 async def attach_foreign_certificate(
     request: Request,
@@ -331,7 +346,9 @@ async def attach_foreign_certificate(
     citizen: CitizenDep,
     response: Response,
     toolkit: ToolkitDep,
+    limiter: RateLimiterDep,
 ) -> ForeignCertificateView:
+    await _limit_verifications(request, limiter, citizen.subject)
     hc1 = await _payload(request)
     stored, created = await service.attach_foreign(
         session, toolkit.protector, _person_id(citizen), hc1, _now()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 from lindung_shared.auth import CitizenDep, HealthOfficerDep
 from lindung_shared.db import SessionDep
 from lindung_shared.errors import problem_response
+from lindung_shared.ratelimit import Limit, RateLimiterDep, client_address
 
 from lindung_health.deps import CivilRegistryDep, ToolkitDep, utcnow
 from lindung_health.people import recovery, service
@@ -46,9 +47,12 @@ router = APIRouter(prefix="/v1/people", tags=["people"])
         "the phone is proven by the first sign-in code; one phone holds at most "
         "`HEALTH_MAX_PEOPLE_PER_PHONE` (5) people. Registering the same NIK again with the "
         "same phone returns the same person (200); with another phone once bound, 409 (a "
-        "health officer re-binds it). Safe to retry; rate-limit per client at the gateway."
+        "health officer re-binds it). Safe to retry. At most "
+        "`registrations_per_address_per_hour` (300) registrations per client address per "
+        "hour, across every API process (429 with Retry-After beyond)."
     ),
     responses={
+        429: {"description": "too many registrations from this address; see Retry-After"},
         200: {"model": Registered, "description": "already registered: the same person"},
         409: {"description": "the NIK is bound to another phone"},
         422: {"description": "not valid, identity not verified, or the phone is full"},
@@ -57,11 +61,15 @@ router = APIRouter(prefix="/v1/people", tags=["people"])
 )
 async def register_person(
     body: RegisterPerson,
+    request: Request,
     session: SessionDep,
     toolkit: ToolkitDep,
     registry: CivilRegistryDep,
     response: Response,
+    limiter: RateLimiterDep,
 ) -> Registered:
+    hourly = request.app.state.settings.registrations_per_address_per_hour
+    await limiter.hit(Limit("registrations-per-address", hourly, 3600), client_address(request))
     person, created = await service.register(session, toolkit, registry, body, utcnow())
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -9,10 +9,13 @@ from fastapi.responses import JSONResponse
 from lindung_shared.auth import CitizenDep
 from lindung_shared.db import SessionDep
 from lindung_shared.errors import problem_response
+from lindung_shared.ratelimit import Limit, RateLimiterDep, client_address
 
 from lindung_health.deps import ToolkitDep, utcnow
 from lindung_health.people import recovery
+from lindung_health.people.phone import normalise_phone
 from lindung_health.people.service import person_of
+from lindung_health.settings import Settings
 from lindung_health.signin import service
 from lindung_health.signin.schemas import CodeIssued, CodeRequest, TokenOut, TokenRequest
 from lindung_health.signin.tokens import issuer_jwks
@@ -29,21 +32,62 @@ router = APIRouter(tags=["sign-in"])
         "(6 digits, valid 5 minutes, 5 attempts) is sent through the notifier only to a "
         "registered phone. At most 3 codes per person per 15 minutes."
     ),
-    responses={429: {"description": "too many codes requested"}},
+    responses={
+        429: {
+            "description": "too many codes requested: for this phone (3 per 15 minutes, "
+            "across every API process) or from this address; see Retry-After"
+        }
+    },
 )
-async def request_code(body: CodeRequest, session: SessionDep, toolkit: ToolkitDep) -> CodeIssued:
+async def request_code(
+    body: CodeRequest,
+    request: Request,
+    session: SessionDep,
+    toolkit: ToolkitDep,
+    limiter: RateLimiterDep,
+) -> CodeIssued:
+    settings: Settings = request.app.state.settings
+    # Counted before anything else, each in one atomic statement: parallel requests on any
+    # number of processes cannot all pass (the per-person count below raced).
+    await limiter.hit(
+        Limit("otp-per-address", settings.otp_per_address_per_15min, 900),
+        client_address(request),
+    )
+    await limiter.hit(
+        Limit("otp-per-phone", settings.otp_per_phone_per_15min, 900), _phone_key(body.phone)
+    )
     return await service.request_code(session, toolkit, body, utcnow())
+
+
+def _phone_key(raw: str) -> str:
+    """The phone as E.164 when it reads as one (so 0812... and +62812... share a limit)."""
+    try:
+        return normalise_phone(raw)
+    except ValueError:
+        return "".join(ch for ch in raw if ch.isdigit())
 
 
 @router.post(
     "/v1/auth/token",
     response_model=TokenOut,
     summary="Exchange a sign-in code for a citizen token",
-    responses={401: {"description": "the code is wrong, used or expired"}},
+    responses={
+        401: {"description": "the code is wrong, used or expired"},
+        429: {"description": "too many attempts from this address; see Retry-After"},
+    },
 )
 async def exchange(
-    body: TokenRequest, request: Request, session: SessionDep, toolkit: ToolkitDep
+    body: TokenRequest,
+    request: Request,
+    session: SessionDep,
+    toolkit: ToolkitDep,
+    limiter: RateLimiterDep,
 ) -> Any:
+    settings: Settings = request.app.state.settings
+    await limiter.hit(
+        Limit("token-per-address", settings.token_per_address_per_15min, 900),
+        client_address(request),
+    )
     result = await service.exchange_code(
         session, toolkit, request.app.state.token_issuer, body.request_id, body.code, utcnow()
     )
