@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # uv trusts the operating system's certificate store (where a site's own CA is installed).
 export UV_NATIVE_TLS := 1
 
-.PHONY: run test lint stop stack bootstrap venv bench demo clean format browser lighthouse chaos
+.PHONY: run test lint stop stack bootstrap venv bench demo clean format browser lighthouse chaos fuzz
 
 $(BIN)/.installed: $(PYPROJECTS)
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH" >&2; exit 1; }
@@ -47,6 +47,12 @@ test: venv browser
 chaos: venv
 	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
 		LINDUNG_CHAOS_BROKER_RESTARTS=3 LINDUNG_CHAOS_FULL=1 pytest tests/faults $(PYTEST_ARGS)'
+
+## fuzz: schemathesis over the four APIs, every role, 10 minutes per service (make test: 45 s)
+fuzz: venv
+	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
+		LINDUNG_FUZZ_SECONDS=$${LINDUNG_FUZZ_SECONDS:-600} pytest -s --timeout 0 \
+		tests/hostile/test_fuzz.py $(PYTEST_ARGS)'
 
 ## lint: ruff and mypy, clean
 lint: venv

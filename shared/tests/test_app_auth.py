@@ -206,3 +206,36 @@ async def test_a_cached_token_stops_working_when_its_key_is_withdrawn(settings, 
     await verifier.load()
     with pytest.raises(Unauthorized):
         await verifier.verify(token)
+
+
+async def test_token_keys_are_reloaded_on_a_timer(settings, tmp_path):
+    """A withdrawn key stops being honoured within REFRESH_SECONDS, cached tokens included,
+    without any unknown key id arriving; an unreachable key source keeps the keys in hand."""
+    import json
+
+    from lindung_shared.auth import TokenVerifier, public_jwk
+    from lindung_shared.errors import Unauthorized
+
+    old_key, new_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [public_jwk(old_key)]}))
+    verifier = TokenVerifier(settings.model_copy(update={"auth_jwks_path": jwks}))
+    await verifier.load()
+    issuer = TokenIssuer(
+        old_key,
+        public_jwk(old_key)["kid"],
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+    )
+    token = issuer.issue(subject="p-1", roles=["citizen"])
+    assert (await verifier.verify(token)).subject == "p-1"
+
+    jwks.write_text("not json")  # the source fails: the keys in hand are kept
+    verifier._fetched_at -= verifier.REFRESH_SECONDS + 1
+    assert (await verifier.verify(token)).subject == "p-1"
+
+    jwks.write_text(json.dumps({"keys": [public_jwk(new_key)]}))
+    assert (await verifier.verify(token)).subject == "p-1"  # not due yet: still cached
+    verifier._fetched_at -= verifier.REFRESH_SECONDS + 1
+    with pytest.raises(Unauthorized):
+        await verifier.verify(token)

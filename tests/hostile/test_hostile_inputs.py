@@ -319,7 +319,7 @@ def test_50000_entry_bundle(apis: dict[str, Api]) -> None:
 def register(c: Client) -> dict[str, str]:
     """A newly registered person's citizen token (NIK and phone unique per call)."""
     serial = uuid.uuid4().int
-    nik = f"317101{10 + 40:02d}0185{serial % 10_000:04d}"
+    nik = f"317101{10 + 40:02d}0185{serial % 9000 + 1000:04d}"
     status, body = c.json(
         "POST",
         "/v1/people",

@@ -13,6 +13,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from lindung_notifier.consumers import TOPICS, build_consumer
+from lindung_notifier.recipients.identity import manager_recipient
 from lindung_shared.events import DEAD_LETTER_TOPIC, encode_envelope
 from lindung_shared.events import TOPICS as CATALOGUE_TOPICS
 from lindung_shared.events.catalogue import (
@@ -265,11 +266,13 @@ async def test_crowding_goes_to_the_manager_in_the_venue_zone(
             ),
         ),
     )
-    rows = await eventually(lambda: inbox(sessionmaker, manager))
+    rows = await eventually(lambda: inbox(sessionmaker, manager_recipient(manager)))
     _, language, title, body, _, _, _ = rows[0]
     assert language == "id" and title == "Mal Jayapura penuh"
     assert "pada 25 Nov 2026 12.00 WIT" in body
-    assert await channels_of(sessionmaker, manager) == []  # no device, no phone: inbox only
+    assert (
+        await channels_of(sessionmaker, manager_recipient(manager)) == []
+    )  # no device, no phone: inbox only
 
 
 async def test_a_retracted_case_visit_corrects_the_managers_alert(
@@ -289,7 +292,9 @@ async def test_a_retracted_case_visit_corrects_the_managers_alert(
     await send(producer, make_event("venue.case_visited", VenueCaseVisited(**visit)))
     await send(producer, make_event("venue.case_visit_retracted", VenueCaseVisitRetracted(**visit)))
     rows = await eventually(
-        lambda: _at_least(inbox(sessionmaker, manager), 2)  # keyed by venue: in order
+        lambda: _at_least(
+            inbox(sessionmaker, manager_recipient(manager)), 2
+        )  # keyed by venue: in order
     )
     assert [r[0] for r in rows] == ["venue_case", "venue_case_correction"]
     for _, language, _, body, data, _, _ in rows:

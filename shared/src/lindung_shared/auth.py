@@ -9,6 +9,7 @@ under ``keys_dir`` (git-ignored, never committed) and ``lindung token`` mints to
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -105,7 +106,28 @@ class TokenVerifier:
         dev: dict[str, Any] = json.loads((s.keys_dir / DEV_JWKS).read_text())
         return dev
 
+    #: The key set is fetched again this often (seconds), so that a withdrawn key stops being
+    #: honoured (cached tokens included) without waiting for an unknown key id to arrive.
+    REFRESH_SECONDS = 300.0
+    #: After a failed timed refresh, the keys in hand are kept and it is tried again this soon.
+    RETRY_SECONDS = 30.0
+
+    async def refresh_if_due(self) -> None:
+        if time.monotonic() - self._fetched_at < self.REFRESH_SECONDS:
+            return
+        # One refresh at a time; the others go on with the keys in hand meanwhile.
+        self._fetched_at = time.monotonic() - self.REFRESH_SECONDS + self.RETRY_SECONDS
+        try:
+            await self.load()
+        except Exception as exc:  # the issuer is briefly unreachable: keep the current keys
+            logging.getLogger(__name__).warning(
+                "token keys not refreshed: %s; retrying in %.0f s",
+                type(exc).__name__,
+                self.RETRY_SECONDS,
+            )
+
     async def verify(self, token: str) -> Principal:
+        await self.refresh_if_due()
         cached = self._verified.get(token)
         if cached is not None:
             principal, expires_at = cached

@@ -28,10 +28,33 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 _NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
 _PHONE = re.compile(r"\+\d{8,15}(?!\d)")
+# An Indonesian mobile number written without the plus: 62 8xx... or 08xx... (not inside an
+# id: a UUID's last group is preceded by a dash).
+_LOCAL_PHONE = re.compile(r"(?<![\w.-])(?:62|0)8\d{7,11}(?![\w-])")
+
+#: What every LogRecord has; anything else came in through ``extra=``.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "service",
+    "request_id",
+    "color_message",
+}
 
 
 def redact(text: str) -> str:
-    return _PHONE.sub("+[redacted-phone]", _NIK.sub("[redacted-nik]", text))
+    text = _PHONE.sub("+[redacted-phone]", _NIK.sub("[redacted-nik]", text))
+    return _LOCAL_PHONE.sub("[redacted-phone]", text)
+
+
+def _redact_value(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if depth < 4 and isinstance(value, dict):
+        return {k: _redact_value(v, depth + 1) for k, v in value.items()}
+    if depth < 4 and isinstance(value, list | tuple):
+        return [_redact_value(v, depth + 1) for v in value]
+    return value
 
 
 class _ContextFilter(logging.Filter):
@@ -48,6 +71,9 @@ class _ContextFilter(logging.Filter):
             record.msg = redact(str(record.msg))
         if record.args:
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        for name, value in list(vars(record).items()):
+            if name not in _STANDARD and isinstance(value, str | dict | list | tuple):
+                setattr(record, name, _redact_value(value))
         return True
 
 

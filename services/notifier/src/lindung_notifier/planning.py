@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_notifier.notifications.fanout import SMS, Intent
 from lindung_notifier.recipients import repository as recipients
+from lindung_notifier.recipients.identity import manager_recipient
 from lindung_notifier.settings import Settings
 from lindung_notifier.templates.render import HourBand, Term, TermList, zone
 
@@ -200,7 +201,7 @@ class Planners:
         p: VenueCaseVisited = event.payload  # or VenueCaseVisitRetracted, its subclass
         day, band = HourBand.around(p.visit_start, p.visit_end, p.venue_timezone)
         return Intent(
-            recipient=p.manager_id,
+            recipient=manager_recipient(p.manager_id),
             kind=kind,
             template_key=template_key,
             params={"venue_name": p.venue_name, "day": day, "hours": band},
@@ -219,7 +220,7 @@ class Planners:
         level = "full" if p.present >= p.capacity else "near"
         return [
             Intent(
-                recipient=p.manager_id,
+                recipient=manager_recipient(p.manager_id),
                 kind="crowding",
                 template_key=f"venue.crowding.{level}",
                 params={

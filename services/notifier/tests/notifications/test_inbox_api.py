@@ -9,6 +9,7 @@ import pytest
 from lindung_notifier.api import build_app
 from lindung_notifier.notifications.fanout import Intent, fan_out
 from lindung_notifier.recipients import repository as recipients
+from lindung_notifier.recipients.identity import manager_recipient
 from lindung_shared.testing import app_client, bearer
 from sqlalchemy import text
 
@@ -75,6 +76,38 @@ async def test_inbox_needs_a_citizen_or_manager_token(settings, client) -> None:
     assert (await client.get("/v1/notifications", headers=manager)).status_code == 200
 
 
+async def test_a_manager_token_never_reaches_a_persons_inbox(
+    settings, sessionmaker, client
+) -> None:
+    """A manager's subject equal to a person id reads the manager's inbox, not the person's."""
+    person = str(uuid.uuid4())
+    await give(sessionmaker, person, 2)
+    await give(sessionmaker, manager_recipient(person), 1)
+    as_person = bearer(settings, "citizen", person)
+    as_manager = bearer(settings, "venue_manager", person)
+    mine = (await client.get("/v1/notifications", headers=as_person)).json()["items"]
+    theirs = (await client.get("/v1/notifications", headers=as_manager)).json()["items"]
+    assert len(mine) == 2 and len(theirs) == 1
+    assert not {n["id"] for n in mine} & {n["id"] for n in theirs}
+    read = await client.post(f"/v1/notifications/{mine[0]['id']}/read", headers=as_manager)
+    assert read.status_code == 404
+    devices = await client.post(
+        "/v1/devices", json={"platform": "android", "token": "fcm-manager-1"}, headers=as_manager
+    )
+    assert devices.status_code == 201
+    async with sessionmaker() as session:
+        owners = (
+            (
+                await session.execute(
+                    text("SELECT DISTINCT recipient FROM devices WHERE token = 'fcm-manager-1'")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert owners == [manager_recipient(person)]
+
+
 async def test_delivery_status_for_the_owner_and_officers_only(
     settings, sessionmaker, client
 ) -> None:
@@ -132,7 +165,7 @@ async def test_preferences_choose_the_language_of_later_notifications(
     assert (await client.get("/v1/me/preferences", headers=auth)).json() == {"language": "id"}
     put = await client.put("/v1/me/preferences", json={"language": "en"}, headers=auth)
     assert put.json() == {"language": "en"}
-    await give(sessionmaker, manager, 1)
+    await give(sessionmaker, manager_recipient(manager), 1)
     item = (await client.get("/v1/notifications", headers=auth)).json()["items"][0]
     assert item["language"] == "en"
     assert item["title"] == "Correction: positive result withdrawn"

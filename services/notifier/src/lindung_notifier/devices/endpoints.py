@@ -10,6 +10,7 @@ from lindung_shared.errors import NotFound
 
 from lindung_notifier.devices import repository
 from lindung_notifier.devices.schemas import Device, DeviceIn
+from lindung_notifier.recipients.identity import recipient_of
 
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 
@@ -23,7 +24,7 @@ RecipientDep = Annotated[Principal, Depends(require_roles(Role.CITIZEN, Role.VEN
     response_model=Device,
 )
 async def register_device(body: DeviceIn, principal: RecipientDep, session: SessionDep) -> Device:
-    row = await repository.register(session, principal.subject, body.platform, body.token)
+    row = await repository.register(session, recipient_of(principal), body.platform, body.token)
     return Device(id=row.id, platform=row.platform, active=row.active, created_at=row.created_at)
 
 
@@ -36,6 +37,6 @@ async def register_device(body: DeviceIn, principal: RecipientDep, session: Sess
 async def delete_device(
     device_id: uuid.UUID, principal: RecipientDep, session: SessionDep
 ) -> Response:
-    if not await repository.deactivate(session, device_id, principal.subject):
+    if not await repository.deactivate(session, device_id, recipient_of(principal)):
         raise NotFound("no such device")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

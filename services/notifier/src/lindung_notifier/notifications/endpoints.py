@@ -19,6 +19,7 @@ from lindung_notifier.metrics import STREAMS_OPEN
 from lindung_notifier.notifications import repository
 from lindung_notifier.notifications.hub import NotificationHub
 from lindung_notifier.notifications.schemas import DeliveryStatus, Notification, NotificationPage
+from lindung_notifier.recipients.identity import recipient_of
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -51,7 +52,7 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> NotificationPage:
     rows = await repository.list_inbox(
-        session, principal.subject, unread=unread, before=before, limit=limit
+        session, recipient_of(principal), unread=unread, before=before, limit=limit
     )
     items = [_notification(r) for r in rows]
     return NotificationPage(items=items, next_before=items[-1].seq if len(items) == limit else None)
@@ -77,7 +78,7 @@ async def stream_notifications(
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     hub: NotificationHub = request.app.state.notification_hub
     heartbeat: float = request.app.state.settings.sse_heartbeat_seconds
-    recipient = principal.subject
+    recipient = recipient_of(principal)
     cursor: int | None = None
     if last_event_id is not None and re.fullmatch(r"[0-9]{1,18}", last_event_id.strip()):
         cursor = int(last_event_id.strip())  # 18 digits stay within bigint
@@ -133,7 +134,7 @@ async def stream_notifications(
 async def mark_read(
     notification_id: uuid.UUID, principal: RecipientDep, session: SessionDep
 ) -> Notification:
-    row = await repository.mark_read(session, notification_id, principal.subject)
+    row = await repository.mark_read(session, notification_id, recipient_of(principal))
     if row is None:
         raise NotFound("no such notification")
     return _notification(row)
@@ -150,7 +151,7 @@ async def deliveries(
 ) -> list[DeliveryStatus]:
     row = await repository.get(session, notification_id)
     privileged = principal.has(Role.HEALTH_OFFICER, Role.SERVICE)
-    if row is None or (not privileged and row.recipient != principal.subject):
+    if row is None or (not privileged and row.recipient != recipient_of(principal)):
         raise NotFound("no such notification")
     if not privileged and not principal.has(Role.CITIZEN, Role.VENUE_MANAGER):
         raise Forbidden("this action needs the recipient or a health officer")
