@@ -39,7 +39,9 @@ def _tokens(apis: dict[str, Api]) -> dict[str, str]:
         timeout=60,
     )
     person = (
-        registered.json()["person_id"] if registered.status_code in (200, 201) else str(uuid.uuid4())
+        registered.json()["person_id"]
+        if registered.status_code in (200, 201)
+        else str(uuid.uuid4())
     )
     subjects = {
         "citizen": person,
@@ -59,7 +61,7 @@ def _summary(report: Path) -> tuple[int, list[str]]:
         finished = event.get("ScenarioFinished")
         if not finished:
             continue
-        for interaction in finished["recorder"]["interactions"].values():
+        for interaction in finished["recorder"].get("interactions", {}).values():
             requests += 1
             status = (interaction.get("response") or {}).get("status_code", 0)
             if status >= 500:

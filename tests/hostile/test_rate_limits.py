@@ -53,8 +53,7 @@ def test_sign_in_codes_per_phone_across_two_processes(pairs: dict[str, list[Api]
     first, second = pairs["health-records"]
     phone = f"+62813{uuid.uuid4().int % 10**8:08d}"  # registered or not: the same answer
     requests = [
-        (f"{(first, second)[i % 2].url}/v1/auth/otp", {"json": {"phone": phone}})
-        for i in range(24)
+        (f"{(first, second)[i % 2].url}/v1/auth/otp", {"json": {"phone": phone}}) for i in range(24)
     ]
     answers = asyncio.run(_fire(requests))
     _check_refusals(answers, 3, {202})

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from fastapi import Response
+from fastapi.responses import JSONResponse
 from lindung_shared.settings import ServiceSettings
 
 
@@ -56,8 +56,10 @@ def is_missing_partition(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.CheckViolationError) and "no partition" in str(exc)
 
 
-class JsonResponse(Response):
-    """A JSON response serialised by orjson (UUIDs, datetimes natively), no re-validation."""
+class JsonResponse(JSONResponse):
+    """A JSON response serialised by orjson (UUIDs, datetimes natively), no re-validation.
+    A JSONResponse, so that OpenAPI documents the route's response model (for any other
+    response class FastAPI documents the 200 as a bare string, which every answer broke)."""
 
     media_type = "application/json"
 
