@@ -13,7 +13,7 @@ import pytest
 from lindung_shared.settings import ServiceSettings
 from lindung_shared.testing import bearer
 
-from .conftest import Api, start_api, stop_apis, wait_ready
+from .conftest import NO_ADDRESS_LIMITS, Api, start_api, stop_apis, wait_ready
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(300)
 def pairs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[Api]]]:
     logs = tmp_path_factory.mktemp("ratelimit-logs")
     started = {
-        service: [start_api(service, logs), start_api(service, logs)]
+        service: [start_api(service, logs, NO_ADDRESS_LIMITS) for _ in range(2)]
         for service in ("health-records", "checkin")
     }
     everyone = [api for apis in started.values() for api in apis]

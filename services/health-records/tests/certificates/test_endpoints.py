@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import base64
 import json
 import os
@@ -355,6 +357,33 @@ async def test_a_real_austrian_certificate_verifies_up_to_its_expiry(
 
 
 # --- foreign certificates attached to a person ---------------------------------------------
+
+
+async def test_one_foreign_certificate_binds_to_one_person(
+    certificate_client: httpx.AsyncClient,
+    certificate_settings: Settings,
+    make_person: PersonFactory,
+) -> None:
+    """Two people sharing a name and birth date both match the holder check; the UVCI is
+    bound to the first, also when both attach at once."""
+    signer = _foreign_signer()
+    await _trust(certificate_client, certificate_settings, signer)
+    first = await make_person(name="Budi Santoso", birth_date=date(1980, 2, 3))
+    second = await make_person(name="Budi Santoso", birth_date=date(1980, 2, 3))
+    hc1 = _foreign_vaccination(signer, "SANTOSO<BUDI", "1980-02-03", f"URN:UVCI:01:AT:{first.hex}")
+    answers = await asyncio.gather(
+        *(
+            certificate_client.post(
+                "/v1/people/me/certificates/foreign",
+                json={"hc1": hc1},
+                headers=headers_for(certificate_settings, "citizen", str(p)),
+            )
+            for p in (first, second)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert refused.json()["type"].endswith("/uvci-attached")
 
 
 async def test_citizen_attaches_a_verified_foreign_certificate(

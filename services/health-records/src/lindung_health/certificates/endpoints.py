@@ -335,7 +335,8 @@ async def my_certificate_svg(
     summary="Attach a verified foreign certificate to my record (counts in my status)",
     description=(
         "The certificate must verify against the trust list and name you (birth date and a "
-        "name part). Same body as /v1/certificates/verify. Attaching it again answers 200."
+        "name part). Same body as /v1/certificates/verify. Attaching it again answers 200; "
+        "a certificate (UVCI) attached to another person is refused (409 `uvci-attached`)."
     ),
     openapi_extra=_PAYLOAD_BODY,
     responses=_RATE_LIMITED,

@@ -117,6 +117,21 @@ async def delete_issued(session: AsyncSession, certificate_ids: Sequence[uuid.UU
         )
 
 
+async def uvci_held_by_another(session: AsyncSession, uvci: str, person_id: uuid.UUID) -> bool:
+    """Whether another person holds this UVCI. Takes a transaction-scoped lock on the UVCI
+    first, so that two people attaching the same certificate at once cannot both pass."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"dcc-foreign-uvci:{uvci}"},
+    )
+    stmt = (
+        select(ForeignCertificate.id)
+        .where(ForeignCertificate.uvci == uvci, ForeignCertificate.person_id != person_id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
 async def attach_foreign(session: AsyncSession, values: dict[str, object]) -> uuid.UUID | None:
     stmt = (
         insert(ForeignCertificate)

@@ -228,6 +228,10 @@ class CertificateRejected(Problem):
     status, code, title = 422, "certificate-rejected", "The certificate does not verify"
 
 
+class UvciTaken(Problem):
+    status, code, title = 409, "uvci-attached", "The certificate is attached to someone else"
+
+
 class HolderMismatch(Problem):
     status, code, title = 422, "holder-mismatch", "The certificate belongs to someone else"
 
@@ -254,6 +258,10 @@ async def attach_foreign(
     kind = result.certificate_type
     assert kind is not None
     uvci = str(dcc[kind][0].get("ci", ""))
+    # One certificate, one person: the holder check matches only a birth date and a name
+    # part, which many people share.
+    if await repository.uvci_held_by_another(session, uvci, person_id):
+        raise UvciTaken("this certificate (its UVCI) is already attached to another person")
     created = await repository.attach_foreign(
         session,
         {
