@@ -5,15 +5,19 @@ test`, the four run side by side); `make fuzz` runs it for ten minutes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 import uuid
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
+from lindung_health.settings import Settings as HealthSettings
+from lindung_health.testing import enrol_resident
 from lindung_shared.auth import TokenIssuer
 from lindung_shared.settings import ServiceSettings
 
@@ -28,10 +32,13 @@ def _tokens(apis: dict[str, Api]) -> dict[str, str]:
     """A token per role; the citizen is a registered person, so that routes go past it."""
     issuer = TokenIssuer.development(ServiceSettings())  # type: ignore[call-arg]
     serial = uuid.uuid4().int
+    nik = f"3171015001{85:02d}{serial % 9000 + 1000:04d}"
+    # Registration asks the civil registry: the development one is told of this person first.
+    asyncio.run(enrol_resident(HealthSettings(), nik, "Fuzz Citizen", date(1985, 1, 10)))
     registered = httpx.post(
         f"{apis['health-records'].url}/v1/people",
         json={
-            "nik": f"3171015001{85:02d}{serial % 9000 + 1000:04d}",
+            "nik": nik,
             "name": "Fuzz Citizen",
             "birth_date": "1985-01-10",
             "phone": f"+62811{serial % 10**8:08d}",

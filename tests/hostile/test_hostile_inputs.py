@@ -4,6 +4,7 @@ whole, and the process's memory bounded under the oversized bodies and the bomb.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import http.client
 import json
@@ -11,12 +12,15 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 import base45
 import jwt
 import pytest
+from lindung_health.settings import Settings as HealthSettings
+from lindung_health.testing import enrol_resident
 from lindung_shared.auth import ensure_dev_keys
 from lindung_shared.settings import ServiceSettings
 from lindung_shared.testing import bearer
@@ -320,6 +324,8 @@ def register(c: Client) -> dict[str, str]:
     """A newly registered person's citizen token (NIK and phone unique per call)."""
     serial = uuid.uuid4().int
     nik = f"317101{10 + 40:02d}0185{serial % 9000 + 1000:04d}"
+    # Registration asks the civil registry: the development one is told of this person first.
+    asyncio.run(enrol_resident(HealthSettings(), nik, "Ayu Lestari", date(1985, 1, 10)))
     status, body = c.json(
         "POST",
         "/v1/people",
