@@ -49,18 +49,58 @@ def _check_refusals(answers: list[httpx.Response], allowed: int, passed: set[int
         assert answer.json()["type"].endswith("/rate-limited")
 
 
-def test_sign_in_codes_per_phone_across_two_processes(pairs: dict[str, list[Api]]) -> None:
+def _phone() -> str:
+    return f"+62813{uuid.uuid4().int % 10**8:08d}"  # registered or not: the same answer
+
+
+def _nik() -> str:
+    return f"{uuid.uuid4().int % 10**16:016d}"
+
+
+def test_sign_in_codes_per_person_across_two_processes(pairs: dict[str, list[Api]]) -> None:
     first, second = pairs["health-records"]
-    phone = f"+62813{uuid.uuid4().int % 10**8:08d}"  # registered or not: the same answer
+    phone, nik = _phone(), _nik()
     requests = [
-        (f"{(first, second)[i % 2].url}/v1/auth/otp", {"json": {"phone": phone}}) for i in range(24)
+        (f"{(first, second)[i % 2].url}/v1/auth/otp", {"json": {"phone": phone, "nik": nik}})
+        for i in range(24)
     ]
     answers = asyncio.run(_fire(requests))
     _check_refusals(answers, 3, {202})
     # The same number written nationally counts against the same limit.
     national = "0" + phone.removeprefix("+62")
-    again = httpx.post(f"{second.url}/v1/auth/otp", json={"phone": national}, timeout=30)
+    again = httpx.post(
+        f"{second.url}/v1/auth/otp", json={"phone": national, "nik": nik}, timeout=30
+    )
     assert again.status_code == 429
+    # Another person on the same phone still gets a code.
+    other = httpx.post(f"{first.url}/v1/auth/otp", json={"phone": phone, "nik": _nik()}, timeout=30)
+    assert other.status_code == 202
+
+
+def test_a_family_of_five_signs_in_at_once(pairs: dict[str, list[Api]]) -> None:
+    """HEALTH_MAX_PEOPLE_PER_PHONE (5) people on one phone each ask for a code at the same time
+    (and each asks once more): all pass."""
+    first, second = pairs["health-records"]
+    phone = _phone()
+    family = [_nik() for _ in range(5)]
+    requests = [
+        (f"{(first, second)[i % 2].url}/v1/auth/otp", {"json": {"phone": phone, "nik": nik}})
+        for i, nik in enumerate(family * 2)
+    ]
+    answers = asyncio.run(_fire(requests))
+    assert [a.status_code for a in answers] == [202] * 10
+
+
+def test_sign_in_codes_per_phone_across_two_processes(pairs: dict[str, list[Api]]) -> None:
+    """Made-up NIKs do not get past the phone's limit (10 texts per 15 minutes)."""
+    first, second = pairs["health-records"]
+    phone = _phone()
+    requests = [
+        (f"{(first, second)[i % 2].url}/v1/auth/otp", {"json": {"phone": phone, "nik": _nik()}})
+        for i in range(30)
+    ]
+    answers = asyncio.run(_fire(requests))
+    _check_refusals(answers, 10, {202})
 
 
 def test_check_ins_per_person_across_two_processes(pairs: dict[str, list[Api]]) -> None:

@@ -28,6 +28,7 @@ async def settings() -> AsyncIterator[Settings]:
         # against real processes in tests/hostile/test_rate_limits.py.
         yield test_settings.model_copy(
             update={
+                "otp_per_person_per_15min": 10**6,
                 "otp_per_phone_per_15min": 10**6,
                 "otp_per_address_per_15min": 10**6,
                 "token_per_address_per_15min": 10**6,

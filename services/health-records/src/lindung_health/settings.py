@@ -50,7 +50,14 @@ class Settings(ServiceSettings):
     #: Rate limits, held across every API process in PostgreSQL (lindung_shared.ratelimit);
     #: 429 with Retry-After beyond them. Per address: many people share one behind a
     #: carrier's NAT, hence the generous figures.
-    otp_per_phone_per_15min: int = Field(default=3, alias="HEALTH_OTP_PER_PHONE_PER_15MIN")
+    #: Sign-in codes: per person (the phone and NIK asked for) 3 per 15 minutes; per phone, by
+    #: default twice ``max_people_per_phone``, so that a family of five sharing a phone can
+    #: all register and sign in at once (one code each, and a retry) while the phone's owner
+    #: still receives at most 10 texts per 15 minutes.
+    otp_per_person_per_15min: int = Field(default=3, alias="HEALTH_OTP_PER_PERSON_PER_15MIN")
+    otp_per_phone_per_15min: int | None = Field(
+        default=None, alias="HEALTH_OTP_PER_PHONE_PER_15MIN"
+    )
     otp_per_address_per_15min: int = Field(default=60, alias="HEALTH_OTP_PER_ADDRESS_PER_15MIN")
     token_per_address_per_15min: int = Field(
         default=120, alias="HEALTH_TOKEN_PER_ADDRESS_PER_15MIN"
@@ -61,6 +68,12 @@ class Settings(ServiceSettings):
     verifications_per_caller_per_minute: int = Field(
         default=120, alias="HEALTH_VERIFICATIONS_PER_CALLER_PER_MINUTE"
     )
+
+    def otp_phone_limit(self) -> int:
+        """Sign-in codes per phone per 15 minutes (see ``otp_per_phone_per_15min``)."""
+        if self.otp_per_phone_per_15min is not None:
+            return self.otp_per_phone_per_15min
+        return 2 * self.max_people_per_phone
 
     sign_in_code_ttl_seconds: int = 300
     sign_in_code_max_attempts: int = 5

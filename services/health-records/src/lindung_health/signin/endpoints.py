@@ -30,12 +30,15 @@ router = APIRouter(tags=["sign-in"])
     description=(
         "Public. The answer is the same whether or not the phone is registered; a code "
         "(6 digits, valid 5 minutes, 5 attempts) is sent through the notifier only to a "
-        "registered phone. At most 3 codes per person per 15 minutes."
+        "registered phone. At most 3 codes per person (phone and NIK) per 15 minutes, and "
+        "twice `HEALTH_MAX_PEOPLE_PER_PHONE` (10) per phone, so that a family sharing a "
+        "phone can all sign in at once."
     ),
     responses={
         429: {
-            "description": "too many codes requested: for this phone (3 per 15 minutes, "
-            "across every API process) or from this address; see Retry-After"
+            "description": "too many codes requested: for this person (3 per 15 "
+            "minutes), this phone (10 per 15 minutes; counted across every API process) or "
+            "from this address; see Retry-After"
         }
     },
 )
@@ -53,9 +56,14 @@ async def request_code(
         Limit("otp-per-address", settings.otp_per_address_per_15min, 900),
         client_address(request),
     )
+    # Per person first, then per phone: a person asking again and again spends only their own
+    # budget, not the family's (a phone holds up to HEALTH_MAX_PEOPLE_PER_PHONE people).
+    phone = _phone_key(body.phone)
     await limiter.hit(
-        Limit("otp-per-phone", settings.otp_per_phone_per_15min, 900), _phone_key(body.phone)
+        Limit("otp-per-person", settings.otp_per_person_per_15min, 900),
+        f"{phone}|{body.nik or ''}",
     )
+    await limiter.hit(Limit("otp-per-phone", settings.otp_phone_limit(), 900), phone)
     return await service.request_code(session, toolkit, body, utcnow())
 
 
