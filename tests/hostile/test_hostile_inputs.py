@@ -11,17 +11,20 @@ import json
 import time
 import uuid
 import zlib
+from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import base45
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from lindung_health.settings import Settings as HealthSettings
 from lindung_health.testing import enrol_resident
 from lindung_shared.auth import ensure_dev_keys
+from lindung_shared.qr import sign_qr
 from lindung_shared.settings import ServiceSettings
 from lindung_shared.testing import bearer
 
@@ -305,6 +308,35 @@ def test_100000_item_offline_batch(apis: dict[str, Api]) -> None:
     after = api.memory_kb("VmHWM")
     print(f"checkin peak RSS {before / 1024:.0f} MB -> {after / 1024:.0f} MB ({len(body)} B batch)")
     assert after - before < 20 * 1024
+
+
+def test_200_items_naming_made_up_key_ids(client: dict[str, Client]) -> None:
+    """Items signed with key ids nobody announced were each held for 14 days, 200 a
+    request: now at most CHECKIN_UNVERIFIED_HOLDS_PER_PERSON (20) are held for a person (for
+    6 hours), the rest rejected ``too-many-held``, request after request."""
+    c = client["checkin"]
+    person = token("citizen")
+    scanned = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    held = 0
+    for batch in range(2):
+        items = []
+        for i in range(200):
+            made_up = Ed25519PrivateKey.generate()
+            qr = sign_qr(
+                made_up,
+                f"made-up-{uuid.uuid4().hex[:10]}",
+                venue_id=uuid.uuid4(),
+                entrance="main",
+                qr_id=uuid.uuid4(),
+            )
+            items.append({"client_id": f"junk-{batch}-{i}", "qr": qr, "scanned_at": scanned})
+        status, body = c.json("POST", "/v1/checkins/batch", {"items": items}, person)
+        assert status == 200, body
+        answers = Counter((a["status"], a.get("error")) for a in body["items"])
+        held += answers[("pending", None)]
+        assert answers[("rejected", "too-many-held")] == 200 - answers[("pending", None)]
+    assert held == 20
+    assert c.same_connection()
 
 
 def test_50000_entry_bundle(apis: dict[str, Api]) -> None:

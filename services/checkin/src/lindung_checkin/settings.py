@@ -51,5 +51,16 @@ class Settings(ServiceSettings):
     occupancy_publish_interval_seconds: float = 15.0
     partition_job_interval_seconds: float = 3600.0
     batch_max_items: int = 200
+    #: Offline items naming a QR key id not known here are held until the key arrives
+    #: (checkins/pending.py); anyone can make a key id up, so the holds are bounded: per
+    #: person, in total (beyond: the item is rejected ``too-many-held``) and in time (the
+    #: worker drops a hold after this many hours; a real key's event arrives in seconds).
+    unverified_holds_per_person: int = Field(
+        default=20, ge=0, alias="CHECKIN_UNVERIFIED_HOLDS_PER_PERSON"
+    )
+    unverified_holds_total: int = Field(
+        default=50_000, ge=0, alias="CHECKIN_UNVERIFIED_HOLDS_TOTAL"
+    )
+    unverified_hold_hours: float = Field(default=6.0, gt=0, alias="CHECKIN_UNVERIFIED_HOLD_HOURS")
     #: Most scans sent together in one statement (group commit; see checkins/grouping.py).
     scan_group_max: int = 64

@@ -34,7 +34,9 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
 
     async def pending_job() -> None:
         limit, max_age = settings.sweep_batch_size, timedelta(days=settings.lookback_days)
-        await verify_held(ctx.sessionmaker, limit=limit, max_age=max_age)
+        await verify_held(
+            ctx.sessionmaker, limit=limit, max_age=timedelta(hours=settings.unverified_hold_hours)
+        )
         await replay_pending(ctx.sessionmaker, limit=limit, max_age=max_age)
 
     async def occupancy_job() -> None:

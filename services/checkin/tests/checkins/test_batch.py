@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from lindung_checkin.api import build_app
 from lindung_checkin.checkins.pending import replay_pending, verify_held
 from lindung_checkin.trust.handlers import on_key_retired
 from lindung_checkin.venues.handlers import upsert_venue
 from lindung_shared.events.catalogue import QrKeyRetired, make_event
+from lindung_shared.testing import app_client
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from ..conftest import QrSigner, publish_key, venue_snapshot
@@ -443,3 +447,114 @@ async def test_a_held_visit_older_than_its_venue_is_dropped_when_the_venue_arriv
     )
     retried = (await upload(client, green_citizen, items)).json()["items"][0]
     assert (retried["status"], retried["error"]) == ("rejected", "before-venue-existed")
+
+
+def _unknown_key_items(venue_id, count: int, prefix: str = "junk") -> list[dict]:
+    """Items signed with keys nobody announced (every one a made-up key id)."""
+    items = []
+    for i in range(count):
+        made_up = QrSigner(Ed25519PrivateKey.generate(), f"made-up-{uuid.uuid4().hex[:12]}")
+        items.append(
+            {
+                "client_id": f"{prefix}-{i}",
+                "qr": made_up.sign(venue_id),
+                "scanned_at": (datetime.now(UTC) - timedelta(minutes=30 + i)).isoformat(),
+            }
+        )
+    return items
+
+
+def _holds(outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "lindung_checkin_unverified_hold_attempts_total", {"outcome": outcome}
+        )
+        or 0.0
+    )
+
+
+async def test_holds_for_unknown_keys_are_bounded_per_person(
+    client, db_settings, citizen_factory, set_colour, sessions
+):
+    """A person uploading items that name made-up key ids gets at most
+    unverified_holds_per_person (20) held; the rest are rejected too-many-held, counted; a
+    retry of the held ones answers as before; another person is not affected."""
+    bound = db_settings.unverified_holds_per_person
+    person = citizen_factory()
+    await set_colour(person.person_id, "green")
+    before = (_holds("held"), _holds("refused-person"))
+    items = _unknown_key_items(uuid.uuid4(), bound + 15)
+    answers = (await upload(client, person, items)).json()["items"]
+    statuses = Counter((a["status"], a.get("error")) for a in answers)
+    assert statuses == {("pending", None): bound, ("rejected", "too-many-held"): 15}, statuses
+    assert (_holds("held") - before[0], _holds("refused-person") - before[1]) == (bound, 15)
+    held = {a["client_id"]: a["visit_id"] for a in answers if a["status"] == "pending"}
+    retry = [item for item in items if item["client_id"] in held]
+    again = (await upload(client, person, retry)).json()["items"]
+    assert {a["client_id"]: a["visit_id"] for a in again} == held
+    assert (
+        await scalar(
+            sessions,
+            "SELECT count(*) FROM unverified_offline_scans WHERE person_id = :p",
+            p=person.person_id,
+        )
+        == bound
+    )
+    other = citizen_factory()
+    await set_colour(other.person_id, "green")
+    answer = (await upload(client, other, _unknown_key_items(uuid.uuid4(), 1))).json()["items"]
+    assert answer[0]["status"] == "pending"
+
+
+async def test_holds_for_unknown_keys_are_bounded_in_total(
+    db_settings, signer, citizen_factory, set_colour, sessions
+):
+    """Beyond unverified_holds_total held in all, nobody's item is held."""
+    held_now = await scalar(sessions, "SELECT count(*) FROM unverified_offline_scans")
+    settings = db_settings.model_copy(update={"unverified_holds_total": held_now + 3})
+    person = citizen_factory()
+    await set_colour(person.person_id, "green")
+    before = _holds("refused-total")
+    async with app_client(build_app(settings)) as small:
+        answers = (await upload(small, person, _unknown_key_items(uuid.uuid4(), 5))).json()
+    statuses = [(a["status"], a.get("error")) for a in answers["items"]]
+    # Held in scan-time order: the three oldest (the items are listed newest first).
+    assert statuses == [("rejected", "too-many-held")] * 2 + [("pending", None)] * 3, statuses
+    assert _holds("refused-total") - before == 2
+
+
+async def test_holds_for_unknown_keys_expire_after_hours(
+    client, citizen_factory, set_colour, sessions
+):
+    """The worker drops a hold older than unverified_hold_hours (6 by default), counted."""
+    person = citizen_factory()
+    await set_colour(person.person_id, "green")
+    answers = (await upload(client, person, _unknown_key_items(uuid.uuid4(), 2))).json()
+    assert [a["status"] for a in answers["items"]] == ["pending", "pending"]
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE unverified_offline_scans SET received_at = now() - interval '7 hours' "
+                "WHERE person_id = :p AND client_id = 'junk-0'"
+            ),
+            {"p": person.person_id},
+        )
+    expired_before = (
+        REGISTRY.get_sample_value(
+            "lindung_checkin_unverified_hold_results_total", {"result": "expired"}
+        )
+        or 0.0
+    )
+    _, dropped = await verify_held(sessions, limit=100, max_age=timedelta(hours=6))
+    assert dropped >= 1
+    left = await scalar(
+        sessions,
+        "SELECT string_agg(client_id, ',') FROM unverified_offline_scans WHERE person_id = :p",
+        p=person.person_id,
+    )
+    assert left == "junk-1"
+    expired_after = REGISTRY.get_sample_value(
+        "lindung_checkin_unverified_hold_results_total", {"result": "expired"}
+    )
+    assert expired_after is not None and expired_after - expired_before >= 1
+    assert REGISTRY.get_sample_value("lindung_checkin_unverified_held") is not None

@@ -7,8 +7,12 @@
   arrived and moves the genuine ones on to the venue hold above (recorded at once when the
   venue is known), or drops it when the signature does not hold.
 
-Both give up on what is still held after the tracing look-back (a code of a venue or key the
-registry never announced); drops are logged by count, never by person.
+Held for a venue, a visit is given up after the tracing look-back (a venue the registry never
+announced). Held for a key, it is given up after ``unverified_hold_hours`` (6): a real key's
+event arrives in seconds, and anyone can make a key id up (the API also bounds these holds per
+person and in total). Drops are logged by count, never by person, and counted in
+``lindung_checkin_unverified_hold_results_total``; ``lindung_checkin_unverified_held`` is how
+many are held now.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 from datetime import timedelta
 
 from lindung_shared.qr import QrInvalid, verify_qr
+from prometheus_client import Counter, Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,6 +56,18 @@ async def replay_pending(
         log.info("held offline visits recorded", extra={"count": total})
     return total
 
+
+UNVERIFIED_HELD = Gauge(
+    "lindung_checkin_unverified_held",
+    "Offline items held now for a QR key id not known here",
+    multiprocess_mode="livemax",
+)
+UNVERIFIED_RESULTS = Counter(
+    "lindung_checkin_unverified_hold_results_total",
+    "Held offline items that left the hold: verified, bad-signature or expired",
+    ["result"],
+)
+_COUNT_UNVERIFIED = text("SELECT count(*) FROM unverified_offline_scans")
 
 _TRUSTED_KEYS = text(TRUSTED_KEYS)
 _TAKE_UNVERIFIED = text(
@@ -90,7 +107,7 @@ async def verify_held(
     """Verify held items whose key is known by now: the genuine ones move on to
     ``pending_offline_visits`` (:func:`replay_pending` records them), the rest are dropped;
     so is what is older than ``max_age``. Returns (verified, dropped)."""
-    verified = dropped = 0
+    verified = forged = 0
     while True:
         async with sessionmaker() as session, session.begin():
             keys = trusted_keys((await session.execute(_TRUSTED_KEYS)).all())
@@ -99,7 +116,7 @@ async def verify_held(
                 try:
                     claims = verify_qr(row.qr, keys, now=row.scanned_at.timestamp())
                 except QrInvalid:
-                    dropped += 1
+                    forged += 1
                 else:
                     await session.execute(
                         _HOLD_VERIFIED,
@@ -122,8 +139,12 @@ async def verify_held(
         if len(rows) < limit:
             break
     async with sessionmaker() as session, session.begin():
-        expired = await session.execute(_EXPIRE_UNVERIFIED, {"age": max_age})
-        dropped += int(expired.scalar_one())
+        expired = int((await session.execute(_EXPIRE_UNVERIFIED, {"age": max_age})).scalar_one())
+        UNVERIFIED_HELD.set(int((await session.execute(_COUNT_UNVERIFIED)).scalar_one()))
+    UNVERIFIED_RESULTS.labels("verified").inc(verified)
+    UNVERIFIED_RESULTS.labels("bad-signature").inc(forged)
+    UNVERIFIED_RESULTS.labels("expired").inc(expired)
+    dropped = forged + expired
     if dropped:
         log.warning(
             "held offline visits dropped (bad signature or expired)", extra={"count": dropped}

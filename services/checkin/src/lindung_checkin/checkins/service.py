@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from lindung_shared.errors import Conflict, NotFound, Problem, ServiceUnavailable, Unprocessable
 from lindung_shared.events.catalogue import RED_ZONE_LEVEL
 from lindung_shared.qr import QrClaims, QrInvalid, peek_key_id, verify_qr
+from prometheus_client import Counter as PromCounter
 
 from lindung_checkin.checkins import repository
 from lindung_checkin.checkins.grouping import ScanGrouper
@@ -212,28 +213,67 @@ class Door:
         }
 
     async def _hold_unverified(
-        self, person_id: uuid.UUID, item: BatchItem, rule_version: str | None
-    ) -> dict[str, Any] | None:
-        """Keep an offline item whose key id this service has not heard of yet (its
+        self, person_id: uuid.UUID, items: list[BatchItem], rule_version: str | None
+    ) -> dict[str, dict[str, Any]]:
+        """Keep offline items whose key id this service has not heard of yet (its
         ``qr_key.published`` may still be on its way, or has just arrived and the key cache
-        not yet reloaded); None when the key is known as retired, which is refused as
-        before. See migration 0007 and ``checkins/pending.py``."""
-        try:
-            key_id = peek_key_id(item.qr)
-        except QrInvalid:
-            return None
-        visit_id = await self.pool.fetchval(
-            _HOLD_UNVERIFIED,
-            person_id,
-            item.client_id,
-            uuid.uuid4(),
-            key_id,
-            item.qr,
-            item.scanned_at,
-            rule_version,
-            item.checked_out_at,
-        )
-        return None if visit_id is None else _pending(item.client_id, visit_id, replayed=False)
+        not yet reloaded). Anyone can make up a key id, so holds are bounded: at most
+        ``unverified_holds_per_person`` held for one person and ``unverified_holds_total``
+        in all (beyond: rejected ``too-many-held``), each for ``unverified_hold_hours`` (the
+        worker drops them after). A retry of an item already held answers as before and
+        spends nothing. A key known as retired is refused (``qr-unknown-key``) as before.
+        See migration 0007 and ``checkins/pending.py``."""
+        answers: dict[str, dict[str, Any]] = {}
+        settings = self.settings
+        async with self.pool.acquire() as conn, conn.transaction():
+            # One person's uploads in turn, so that parallel batches cannot both pass the
+            # per-person bound; the total may be passed by the batches of other people in
+            # flight at the same moment (at most their items), which is what it tolerates.
+            await conn.execute(_LOCK_PERSON_HOLDS, f"unverified-holds:{person_id}")
+            already = {
+                r["client_id"]: r["visit_id"]
+                for r in await conn.fetch(
+                    _HELD_OF_PERSON, person_id, [item.client_id for item in items]
+                )
+            }
+            person_held = await conn.fetchval(_COUNT_PERSON_HOLDS, person_id)
+            total_held = await conn.fetchval(_COUNT_ALL_HOLDS, settings.unverified_holds_total)
+            for item in items:
+                if item.client_id in already:
+                    answers[item.client_id] = _pending(
+                        item.client_id, already[item.client_id], replayed=False
+                    )
+                    continue
+                try:
+                    key_id = peek_key_id(item.qr)
+                except QrInvalid:
+                    continue
+                if person_held >= settings.unverified_holds_per_person:
+                    HOLDS.labels("refused-person").inc()
+                    answers[item.client_id] = _rejected(item.client_id, "too-many-held")
+                    continue
+                if total_held >= settings.unverified_holds_total:
+                    HOLDS.labels("refused-total").inc()
+                    answers[item.client_id] = _rejected(item.client_id, "too-many-held")
+                    continue
+                visit_id = await conn.fetchval(
+                    _HOLD_UNVERIFIED,
+                    person_id,
+                    item.client_id,
+                    uuid.uuid4(),
+                    key_id,
+                    item.qr,
+                    item.scanned_at,
+                    rule_version,
+                    item.checked_out_at,
+                )
+                if visit_id is None:  # the key is known as retired
+                    continue
+                HOLDS.labels("held").inc()
+                person_held += 1
+                total_held += 1
+                answers[item.client_id] = _pending(item.client_id, visit_id, replayed=False)
+        return answers
 
     async def upload_batch(
         self, person_id: uuid.UUID, items: list[BatchItem]
@@ -255,6 +295,7 @@ class Door:
         answers: dict[str, dict[str, Any]] = {}
         accepted: list[tuple[BatchItem, QrClaims, bool]] = []
         rule_version = await self.rules.current(self.pool)
+        unknown_key: list[BatchItem] = []
         for item in sorted(items, key=lambda i: i.scanned_at):
             kind = classify_offline_time(item.scanned_at, now, self.settings)
             if kind in ("future", "too-old"):
@@ -269,13 +310,14 @@ class Door:
             try:
                 claims = await self.verify(item.qr, at=item.scanned_at.timestamp())
             except Problem as problem:
-                held = None
                 if problem.code == "qr-unknown-key":
-                    held = await self._hold_unverified(person_id, item, rule_version)
-                answers[item.client_id] = held or _rejected(item.client_id, problem.code)
+                    unknown_key.append(item)
+                answers[item.client_id] = _rejected(item.client_id, problem.code)
                 continue
             # A visit uploaded with its check-out is over: it never counts as present.
             accepted.append((item, claims, kind == "live" and item.checked_out_at is None))
+        if unknown_key:
+            answers.update(await self._hold_unverified(person_id, unknown_key, rule_version))
         if accepted:
             await self._ensure_partitions(
                 {i.scanned_at.astimezone(UTC).date() for i, _, _ in accepted}
@@ -303,20 +345,31 @@ class Door:
         return [answers[i.client_id] for i in items]
 
 
+#: Offline items held for an unknown key: "held", or refused ("refused-person",
+#: "refused-total"); the worker counts what it verifies, drops and expires
+#: (``checkins/pending.py``).
+HOLDS = PromCounter(
+    "lindung_checkin_unverified_hold_attempts_total",
+    "Offline items naming an unknown QR key id: held, or refused over a bound",
+    ["outcome"],
+)
+
+_LOCK_PERSON_HOLDS = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+_HELD_OF_PERSON = """
+    SELECT client_id, visit_id FROM unverified_offline_scans
+    WHERE person_id = $1 AND client_id = ANY($2::text[])
+"""
+_COUNT_PERSON_HOLDS = "SELECT count(*) FROM unverified_offline_scans WHERE person_id = $1"
+# Counting stops at the bound: the cost stays that of the bound, whatever the table holds.
+_COUNT_ALL_HOLDS = "SELECT count(*) FROM (SELECT 1 FROM unverified_offline_scans LIMIT $1) s"
 _HOLD_UNVERIFIED = """
-    WITH held AS (
-        INSERT INTO unverified_offline_scans
-            (person_id, client_id, visit_id, key_id, qr, scanned_at, rule_version, checked_out_at)
-        SELECT $1, $2, $3, $4, $5, $6, $7, $8
-        WHERE NOT EXISTS (SELECT 1 FROM qr_keys k
-                          WHERE k.key_id = $4 AND k.status NOT IN ('active', 'retiring'))
-        ON CONFLICT (person_id, client_id) DO NOTHING
-        RETURNING visit_id
-    )
-    SELECT visit_id FROM held
-    UNION ALL
-    SELECT visit_id FROM unverified_offline_scans WHERE person_id = $1 AND client_id = $2
-    LIMIT 1
+    INSERT INTO unverified_offline_scans
+        (person_id, client_id, visit_id, key_id, qr, scanned_at, rule_version, checked_out_at)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8
+    WHERE NOT EXISTS (SELECT 1 FROM qr_keys k
+                      WHERE k.key_id = $4 AND k.status NOT IN ('active', 'retiring'))
+    ON CONFLICT (person_id, client_id) DO NOTHING
+    RETURNING visit_id
 """
 
 
