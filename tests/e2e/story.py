@@ -235,7 +235,7 @@ class Story:
                     "phone": p.phone,
                 },
             )
-            p.person_id = body["person_id"]
+            p.person_id = body["person_id"] or ""
         for p in self.everyone:
             await self.sign_in(p)
         self.narrate("  everyone signed in with the code sent to their phone.")
@@ -255,7 +255,11 @@ class Story:
             f"{self.urls.health}/v1/auth/token",
             json={"request_id": issued["request_id"], "code": code},
         )
-        assert answer["person_id"] == p.person_id, (p.name, answer)
+        # Registration gives the id only to whoever created the person (a retried
+        # registration answers without it): signing in is where it is learnt.
+        if p.person_id:
+            assert answer["person_id"] == p.person_id, (p.name, answer)
+        p.person_id = answer["person_id"]
         p.token = answer["access_token"]
         return p.token
 

@@ -45,10 +45,9 @@ def _tokens(apis: dict[str, Api]) -> dict[str, str]:
         },
         timeout=60,
     )
-    person = (
-        registered.json()["person_id"]
-        if registered.status_code in (200, 201)
-        else str(uuid.uuid4())
+    # A new NIK: 201 with the id (an existing person's id is never answered).
+    person = (registered.json()["person_id"] if registered.status_code == 201 else None) or str(
+        uuid.uuid4()
     )
     subjects = {
         "citizen": person,

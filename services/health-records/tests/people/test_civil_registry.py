@@ -147,9 +147,11 @@ async def test_the_nik_is_bound_only_once_the_phone_is_proven(client, people) ->
         json={k: first[k] for k in ("nik", "name", "birth_date")} | {"phone": other_phone},
     )
     assert again.status_code == 200
-    assert again.json()["person_id"] == first["person_id"]
+    assert again.json()["person_id"] is None  # the id is learnt by signing in
     taken_over = first | {"phone": other_phone}
-    await people.sign_in(taken_over)
+    token = await people.sign_in(taken_over)
+    me = await client.get("/v1/people/me/status", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["person_id"] == first["person_id"]
     # Now bound: a third phone is refused, and the code goes to the proven phone only.
     third = await client.post(
         "/v1/people",

@@ -46,14 +46,18 @@ router = APIRouter(prefix="/v1/people", tags=["people"])
         "(and printed on certificates) is the registry's. The NIK is bound to the phone when "
         "the phone is proven by the first sign-in code; one phone holds at most "
         "`HEALTH_MAX_PEOPLE_PER_PHONE` (5) people. Registering the same NIK again with the "
-        "same phone returns the same person (200); with another phone once bound, 409 (a "
+        "same phone answers 200 `created: false` with `person_id` null (the id is learnt by "
+        "signing in, not by knowing a NIK and a phone); with another phone once bound, 409 (a "
         "health officer re-binds it). Safe to retry. At most "
         "`registrations_per_address_per_hour` (300) registrations per client address per "
         "hour, across every API process (429 with Retry-After beyond)."
     ),
     responses={
         429: {"description": "too many registrations from this address; see Retry-After"},
-        200: {"model": Registered, "description": "already registered: the same person"},
+        200: {
+            "model": Registered,
+            "description": "already registered (person_id null: sign in to learn it)",
+        },
         409: {"description": "the NIK is bound to another phone"},
         422: {"description": "not valid, identity not verified, or the phone is full"},
         503: {"description": "the civil registry cannot be reached (Retry-After)"},
@@ -72,8 +76,11 @@ async def register_person(
     await limiter.hit(Limit("registrations-per-address", hourly, 3600), client_address(request))
     person, created = await service.register(session, toolkit, registry, body, utcnow())
     if not created:
+        # Whoever knows a NIK and its phone can get here: the existing person's id is not
+        # theirs to learn (it names the person in tokens, events and logs).
         response.status_code = status.HTTP_200_OK
-    return Registered(person_id=person.id, created=created)
+        return Registered(person_id=None, created=False)
+    return Registered(person_id=person.id, created=True)
 
 
 @router.get("/me/status", summary="My screening status")

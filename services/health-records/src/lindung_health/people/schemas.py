@@ -39,11 +39,19 @@ class RegisterPerson(BaseModel):
 class Registered(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"person_id": "5b0a4c2e-3f9b-4d6e-9a51-2f8f6f1d7c10", "created": True}]
+            "examples": [
+                {"person_id": "5b0a4c2e-3f9b-4d6e-9a51-2f8f6f1d7c10", "created": True},
+                {"person_id": None, "created": False},
+            ]
         }
     )
 
-    person_id: uuid.UUID = Field(description="opaque id: the subject of the person's tokens")
+    person_id: uuid.UUID | None = Field(
+        description="opaque id: the subject of the person's tokens. Registration gives it only "
+        "for a person it has just created; for a NIK already registered it is null (knowing a "
+        "NIK and a phone number does not reveal whose id it is: sign in, the token answer "
+        "carries it)"
+    )
     created: bool = Field(description="false when the NIK was already registered")
 
 
