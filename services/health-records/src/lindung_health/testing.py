@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from lindung_health.certificates.trust import Csca, generate_development_csca
 from lindung_health.feeds.codes import CVX, INTERPRETATION, LOINC, NIK_SYSTEM, SNOMED
 from lindung_health.people.nik import Sex, nik_for
 from lindung_health.settings import Settings
@@ -119,3 +121,11 @@ def bundle(*resources: dict[str, Any], bundle_type: str = "batch") -> dict[str, 
         "type": bundle_type,
         "entry": [{"resource": r} for r in resources],
     }
+
+
+@functools.cache
+def dev_csca(country: str) -> Csca:
+    """A development country signing CA for ``country``, one per process (tests load it as
+    the service's configured CSCA and issue foreign document signers under it)."""
+    now = datetime.now(UTC)
+    return generate_development_csca(country, now - timedelta(days=2), timedelta(days=400))

@@ -12,11 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
-from lindung_health.certificates.endpoints import router
+from lindung_health.certificates.endpoints import CertificateContext, router
+from lindung_health.certificates.settings import CertificateSettings
+from lindung_health.certificates.trust import Keyring
 from lindung_health.manifest import MIGRATIONS_DIR
 from lindung_health.models import HealthRecord, Person
 from lindung_health.people.contact import sealed_columns
 from lindung_health.settings import Settings
+from lindung_health.testing import dev_csca
 from lindung_health.toolkit import Toolkit
 from lindung_shared.app import create_app
 from lindung_shared.db import create_engine, create_sessionmaker
@@ -57,6 +60,11 @@ async def certificate_client(certificate_settings: Settings) -> AsyncIterator[ht
         routers=[router],
     )
     app.state.toolkit = Toolkit.from_settings(certificate_settings)  # names are sealed with it
+    # The service trusts foreign document signers only under a configured CSCA: the tests'.
+    settings = CertificateSettings()
+    app.state.certificates = CertificateContext(
+        settings, Keyring(settings), [dev_csca(c).certificate for c in ("AT", "DE")]
+    )
     async with app_client(app) as client:
         yield client
 

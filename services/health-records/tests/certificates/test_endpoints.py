@@ -13,12 +13,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from lindung_health.certificates import hcert
+from lindung_health.certificates import hcert, repository
 from lindung_health.certificates.qr import qr_png, read_qr
 from lindung_health.certificates.status import foreign_decision_inputs
-from lindung_health.certificates.trust import generate_development_signer
+from lindung_health.certificates.trust import (
+    _record_values,
+    generate_development_csca,
+    generate_development_signer,
+    issue_development_signer,
+)
 from lindung_health.settings import Settings
+from lindung_health.testing import dev_csca
 from lindung_shared.testing import bearer as headers_for
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,7 +45,10 @@ def _now() -> datetime:
 
 
 def _foreign_signer(country: str = "AT") -> hcert.DocumentSigner:
-    return generate_development_signer(country, _now() - timedelta(days=1), timedelta(days=60))[0]
+    """A document signer under the tests' CSCA of ``country`` (loaded in the test app)."""
+    return issue_development_signer(
+        dev_csca(country), _now(), timedelta(days=60), not_before=_now() - timedelta(days=1)
+    )
 
 
 def _pem(signer: hcert.DocumentSigner) -> str:
@@ -133,6 +143,68 @@ async def test_only_officers_load_signers_and_garbage_is_refused(
     )
     assert wrong_country.status_code == 422
     assert "AT" in wrong_country.json()["detail"]
+
+
+async def test_a_signer_without_a_chain_to_a_loaded_csca_is_refused(
+    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+) -> None:
+    """Any officer could load any certificate: now only a DSC issued by a configured CSCA of
+    its country, both valid now, and not a CA itself."""
+    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+
+    async def load(certificate: x509.Certificate, country: str = "AT") -> httpx.Response:
+        pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+        return await certificate_client.post(
+            "/v1/trust-list", json={"certificate": pem, "country": country}, headers=officer
+        )
+
+    # Issued by a CSCA nobody configured (an officer's own, say).
+    stranger = generate_development_signer("AT", _now(), timedelta(days=60))[0]
+    refused = await load(stranger.certificate)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"].endswith("/signer-not-chained")
+    # Issued by the right CSCA, but no longer valid.
+    expired = issue_development_signer(
+        dev_csca("AT"),
+        _now() - timedelta(days=1),
+        timedelta(hours=1),
+        not_before=_now() - timedelta(days=1, hours=1),
+    )
+    refused = await load(expired.certificate)
+    assert refused.status_code == 422
+    assert refused.json()["type"].endswith("/signer-not-valid-now")
+    # The CSCA itself is no document signer, nor is any CA.
+    refused = await load(dev_csca("AT").certificate)
+    assert refused.status_code == 422
+    own_ca = generate_development_csca("AT", _now(), timedelta(days=30)).certificate
+    assert (await load(own_ca)).status_code == 422
+    # A CSCA of another country does not vouch for an Austrian signer.
+    german = issue_development_signer(dev_csca("DE"), _now(), timedelta(days=30))
+    refused = await load(german.certificate, "DE")
+    assert refused.status_code == 201, refused.text  # its own country: fine
+    assert (await load(german.certificate, "AT")).status_code == 422
+    public = (await certificate_client.get("/v1/trust-list", params={"country": "AT"})).json()
+    assert hcert.kid_text(stranger.kid) not in {e["kid"] for e in public}
+
+
+@pytest.mark.skipif(not VECTORS.is_dir(), reason=f"EU DCC test vectors not found at {VECTORS}")
+async def test_real_signers_of_the_eu_vectors_are_refused_without_their_csca(
+    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+) -> None:
+    """The vectors' DSCs chain to CSCAs that are not loaded here (and have expired)."""
+    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    for country in ("AT", "DE"):
+        vector = json.loads((VECTORS / country / "2DCode" / "raw" / "1.json").read_text())
+        refused = await certificate_client.post(
+            "/v1/trust-list",
+            json={"certificate": vector["TESTCTX"]["CERTIFICATE"], "country": country},
+            headers=officer,
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["type"].rsplit("/", 1)[-1] in (
+            "signer-not-chained",
+            "signer-not-valid-now",
+        )
 
 
 # --- a citizen's own certificates ----------------------------------------------------------
@@ -332,16 +404,18 @@ async def test_verify_reads_the_qr_from_an_uploaded_image(
 
 @pytest.mark.skipif(not VECTORS.is_dir(), reason=f"EU DCC test vectors not found at {VECTORS}")
 async def test_a_real_austrian_certificate_verifies_up_to_its_expiry(
-    certificate_client: httpx.AsyncClient, certificate_settings: Settings
+    certificate_client: httpx.AsyncClient,
+    certificate_settings: Settings,
+    certificate_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     vector = json.loads((VECTORS / "AT" / "2DCode" / "raw" / "1.json").read_text())
     officer = headers_for(certificate_settings, "health_officer", "officer-1")
-    loaded = await certificate_client.post(
-        "/v1/trust-list",
-        json={"certificate": vector["TESTCTX"]["CERTIFICATE"], "country": "AT"},
-        headers=officer,
-    )
-    assert loaded.status_code in (200, 201), loaded.text
+    # Its CSCA is not in the vectors and the DSC expired in 2023: the API refuses to load it
+    # now (above), so it goes into the trust list as it would have while it was valid.
+    certificate = x509.load_der_x509_certificate(base64.b64decode(vector["TESTCTX"]["CERTIFICATE"]))
+    async with certificate_sessions() as session, session.begin():
+        values = _record_values(certificate, country="AT", origin="foreign", added_by="test")
+        await repository.add_signer(session, values)
     picture = base64.b64decode(vector["2DCODE"])
     response = await certificate_client.post(
         "/v1/certificates/verify",

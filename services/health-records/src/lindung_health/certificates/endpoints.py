@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
+from cryptography import x509
 from fastapi import APIRouter, Depends, Query, Request, Response
 from lindung_shared.auth import CitizenDep, HealthOfficerDep, Principal, Role, require_roles
 from lindung_shared.db import SessionDep
@@ -48,6 +49,8 @@ MAX_IMAGE_BYTES = 3_000_000
 class CertificateContext:
     settings: CertificateSettings
     keyring: trust.Keyring
+    #: The configured country signing CAs (``HEALTH_DCC_CSCA_PEM`` / ``_PATH``).
+    cscas: list[x509.Certificate] = field(default_factory=list)
 
 
 def certificate_context(request: Request) -> CertificateContext:
@@ -55,7 +58,7 @@ def certificate_context(request: Request) -> CertificateContext:
     context: CertificateContext | None = getattr(request.app.state, "certificates", None)
     if context is None:
         settings = CertificateSettings()
-        context = CertificateContext(settings, trust.Keyring(settings))
+        context = CertificateContext(settings, trust.Keyring(settings), settings.cscas())
         request.app.state.certificates = context
     return context
 
@@ -221,14 +224,33 @@ async def get_trust_list(
     response_model=TrustListEntry,
     status_code=201,
     summary="Load a foreign document signer certificate into the trust list",
-    responses={200: {"description": "already in the trust list", "model": TrustListEntry}},
+    description=(
+        "Health officers. The document signer (DSC) is accepted only when it chains to a "
+        "country signing CA (CSCA) of the same country configured for this service "
+        "(`HEALTH_DCC_CSCA_PEM` / `HEALTH_DCC_CSCA_PATH`), the DSC and the CSCA both valid "
+        "now, and when it is not a CA itself; otherwise 422 (`signer-not-chained`, "
+        "`signer-not-valid-now`, `invalid-signer-certificate`)."
+    ),
+    responses={
+        200: {"description": "already in the trust list", "model": TrustListEntry},
+        422: {"description": "not a certificate, no chain to a loaded CSCA, or not valid now"},
+    },
 )
 async def add_to_trust_list(
-    body: TrustListUpload, session: SessionDep, officer: HealthOfficerDep, response: Response
+    body: TrustListUpload,
+    session: SessionDep,
+    officer: HealthOfficerDep,
+    response: Response,
+    context: ContextDep,
 ) -> TrustListEntry:
     certificate = trust.parse_certificate(body.certificate)
     record, created = await trust.add_foreign_signer(
-        session, certificate, body.country, added_by=officer.subject
+        session,
+        certificate,
+        body.country,
+        added_by=officer.subject,
+        cscas=context.cscas,
+        now=_now(),
     )
     if not created:
         response.status_code = 200

@@ -6,6 +6,9 @@ on its own; it inherits the shared refusal of placeholder secrets in production.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from cryptography import x509
 from lindung_shared.settings import ServiceSettings
 from pydantic import Field, SecretStr
 
@@ -31,3 +34,19 @@ class CertificateSettings(ServiceSettings):
     signer_private_key_pem: SecretStr | None = Field(
         default=None, alias="HEALTH_DCC_SIGNER_KEY_PEM"
     )
+    #: The country signing CAs (CSCAs) whose document signers may be loaded into the trust
+    #: list: PEM certificates, concatenated, given inline and/or as a file (the deployment
+    #: mounts the public ConfigMap ``lindung-dcc-cscas``). A foreign document signer is
+    #: accepted only with a chain to one of them, within its validity; with none configured,
+    #: none is (development and the tests load their own).
+    csca_pem: str = Field(default="", alias="HEALTH_DCC_CSCA_PEM")
+    csca_path: Path | None = Field(default=None, alias="HEALTH_DCC_CSCA_PATH")
+
+    def cscas(self) -> list[x509.Certificate]:
+        """The configured CSCAs (an unreadable file or bad PEM fails loudly at first use)."""
+        text = self.csca_pem
+        if self.csca_path is not None:
+            text += "\n" + self.csca_path.read_text(encoding="ascii")
+        if not text.strip():
+            return []
+        return x509.load_pem_x509_certificates(text.encode("ascii"))

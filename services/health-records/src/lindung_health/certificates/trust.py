@@ -5,7 +5,11 @@
   and encrypted key PEM). Its private key is stored encrypted (PKCS#8, with the
   ``HEALTH_DCC_SIGNER_KEY_PASSPHRASE`` setting). Rotation makes a new one active; old ones
   stay in the trust list so that what they signed still verifies.
-- Foreign DSCs are loaded by health officers, so foreign certificates verify offline.
+- Foreign DSCs are loaded by health officers, so foreign certificates verify offline; one
+  is accepted only with a chain to a configured country signing CA (CSCA,
+  ``HEALTH_DCC_CSCA_PEM`` / ``HEALTH_DCC_CSCA_PATH``) of the same country, valid now (the DSC
+  and the CSCA), and not itself a CA: an officer cannot make the service trust a key of their
+  own. The chain is checked with ``cryptography``'s X.509 path validation.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
 from lindung_shared.errors import Conflict, Problem, Unprocessable
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,10 +98,16 @@ def _name(common_name: str, country: str) -> x509.Name:
     )
 
 
-def generate_development_signer(
-    country: str, now: datetime, validity: timedelta
-) -> tuple[DocumentSigner, x509.Certificate]:
-    """A fresh EC P-256 DSC under a fresh development CSCA (never used outside development)."""
+@dataclass(frozen=True)
+class Csca:
+    """A country signing CA with its key (development and tests only)."""
+
+    certificate: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+
+def generate_development_csca(country: str, now: datetime, validity: timedelta) -> Csca:
+    """A fresh EC P-256 CSCA (never used outside development and the tests)."""
     csca_key = ec.generate_private_key(ec.SECP256R1())
     csca_name = _name(f"Lindung Development CSCA {country}", country)
     csca = (
@@ -100,7 +117,7 @@ def generate_development_signer(
         .public_key(csca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + validity * 2)
+        .not_valid_after(now + validity)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(False, False, False, False, False, True, True, False, False),
@@ -108,24 +125,40 @@ def generate_development_signer(
         )
         .sign(csca_key, hashes.SHA256())
     )
+    return Csca(csca, csca_key)
+
+
+def issue_development_signer(
+    csca: Csca, now: datetime, validity: timedelta, *, not_before: datetime | None = None
+) -> DocumentSigner:
+    """A fresh EC P-256 DSC issued by ``csca`` (of the CSCA's country)."""
+    country = subject_country(csca.certificate) or "ID"
     dsc_key = ec.generate_private_key(ec.SECP256R1())
     usage = [x509.ObjectIdentifier(sorted(oids)[0]) for oids in KEY_USAGE_OIDS.values()]
     dsc = (
         x509.CertificateBuilder()
-        .subject_name(_name(f"Lindung Development DSC {now:%Y%m%d%H%M%S}", country))
-        .issuer_name(csca_name)
+        .subject_name(_name(f"Lindung Development DSC {now:%Y%m%d%H%M%S%f}", country))
+        .issuer_name(csca.certificate.subject)
         .public_key(dsc_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_before(not_before or now - timedelta(minutes=5))
         .not_valid_after(now + validity)
         .add_extension(
             x509.KeyUsage(True, False, False, False, False, False, False, False, False),
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage(usage), critical=False)
-        .sign(csca_key, hashes.SHA256())
+        .sign(csca.key, hashes.SHA256())
     )
-    return DocumentSigner(dsc, dsc_key), csca
+    return DocumentSigner(dsc, dsc_key)
+
+
+def generate_development_signer(
+    country: str, now: datetime, validity: timedelta
+) -> tuple[DocumentSigner, x509.Certificate]:
+    """A fresh EC P-256 DSC under a fresh development CSCA (never used outside development)."""
+    csca = generate_development_csca(country, now, validity * 2)
+    return issue_development_signer(csca, now, validity), csca.certificate
 
 
 def _record_values(
@@ -244,10 +277,71 @@ async def rotate_own_signer(
 # --- foreign signers and look-ups -----------------------------------------------------------
 
 
+#: A CSCA must at least say it is a CA (cryptography refuses a CA policy without it); the
+#: rest of the profile (DCC CSCAs are not web PKI certificates) is not imposed.
+_CA_POLICY = ExtensionPolicy.permit_all().require_present(
+    x509.BasicConstraints, Criticality.AGNOSTIC, None
+)
+
+
+def check_chain(
+    certificate: x509.Certificate, cscas: list[x509.Certificate], country: str, now: datetime
+) -> x509.Certificate:
+    """The CSCA ``certificate`` chains to, or :class:`InvalidSignerCertificate`: a DSC is
+    accepted only when signed by a configured CSCA of ``country``, both valid at ``now``, and
+    when it is not a CA itself (a CSCA is no document signer)."""
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+    except x509.ExtensionNotFound:
+        pass
+    else:
+        if constraints.value.ca:
+            raise InvalidSignerCertificate("a CA certificate is not a document signer")
+    if not (certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc):
+        raise InvalidSignerCertificate(
+            f"the certificate is valid from {certificate.not_valid_before_utc:%Y-%m-%d} to "
+            f"{certificate.not_valid_after_utc:%Y-%m-%d}, not now",
+            code="signer-not-valid-now",
+        )
+    anchors = [c for c in cscas if (subject_country(c) or "").upper() == country.upper()]
+    if not anchors:
+        raise InvalidSignerCertificate(
+            f"no country signing CA of {country.upper()} is loaded: its document signers "
+            "cannot be trusted",
+            code="signer-not-chained",
+        )
+    verifier = (
+        PolicyBuilder()
+        .store(Store(anchors))
+        .time(now)
+        .max_chain_depth(1)
+        .extension_policies(ca_policy=_CA_POLICY, ee_policy=ExtensionPolicy.permit_all())
+        .build_client_verifier()
+    )
+    try:
+        chain = verifier.verify(certificate, []).chain
+    except VerificationError as exc:
+        raise InvalidSignerCertificate(
+            f"the certificate does not chain to a country signing CA of {country.upper()} "
+            f"valid now ({exc})",
+            code="signer-not-chained",
+        ) from None
+    if len(chain) < 2:  # the leaf is itself one of the anchors
+        raise InvalidSignerCertificate("a CA certificate is not a document signer")
+    return chain[-1]
+
+
 async def add_foreign_signer(
-    session: AsyncSession, certificate: x509.Certificate, country: str, added_by: str
+    session: AsyncSession,
+    certificate: x509.Certificate,
+    country: str,
+    added_by: str,
+    *,
+    cscas: list[x509.Certificate],
+    now: datetime,
 ) -> tuple[DocumentSignerRecord, bool]:
-    """Load a foreign DSC into the trust list; returns it and whether it is new."""
+    """Load a foreign DSC into the trust list, when it chains to a configured CSCA of its
+    country (:func:`check_chain`); returns it and whether it is new."""
     if not isinstance(certificate.public_key(), ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
         raise InvalidSignerCertificate("a document signer's key must be EC or RSA")
     stated = subject_country(certificate)
@@ -255,9 +349,11 @@ async def add_foreign_signer(
         raise InvalidSignerCertificate(
             f"the certificate names country {stated}, not {country.upper()}"
         )
+    issuer = check_chain(certificate, cscas, country, now)
     values = _record_values(
         certificate, country=country.upper(), origin="foreign", added_by=added_by
     )
+    values["issuer_certificate_der"] = issuer.public_bytes(serialization.Encoding.DER)
     created = await repository.add_signer(session, values)
     der = certificate.public_bytes(serialization.Encoding.DER)
     record = await repository.signer_by_certificate(session, der)
