@@ -3,6 +3,8 @@
 - ``lindung token --role ROLE --subject ID [--venue ID]...``: a development access token.
 - ``lindung bootstrap``: create and migrate every service's database, create Kafka topics.
 - ``lindung topics``: create the catalogue's Kafka topics.
+- ``lindung feeds import FILE...``: a bulk NDJSON import into health-records, with progress
+  bars (:mod:`lindung_shared.feed_import`).
 """
 
 from __future__ import annotations
@@ -86,9 +88,19 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     sub.add_parser("bootstrap", help="create and migrate databases, create topics")
     sub.add_parser("topics", help="create the Kafka topics of the event catalogue")
+    feeds = sub.add_parser("feeds", help="national feeds").add_subparsers(
+        dest="feeds_command", required=True
+    )
+    from lindung_shared import feed_import
+
+    feed_import.add_arguments(
+        feeds.add_parser("import", help="bulk import NDJSON files (FHIR Bulk Data style)")
+    )
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args)
+    if args.command == "feeds":
+        return feed_import.run(args)
     asyncio.run(_bootstrap_async(only_topics=args.command == "topics"))
     return 0
 

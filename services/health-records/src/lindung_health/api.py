@@ -7,6 +7,7 @@ from lindung_shared.app import create_app, serve
 
 from lindung_health.audit.endpoints import router as audit_router
 from lindung_health.certificates.endpoints import router as certificates_router
+from lindung_health.feeds.endpoints import IMPORT_PART_BYTES, IMPORT_PARTS_PATH
 from lindung_health.feeds.endpoints import router as feeds_router
 from lindung_health.people.civil_registry import CivilRegistry
 from lindung_health.people.endpoints import router as people_router
@@ -53,6 +54,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             # a Bundle of up to MAX_ENTRIES (1,000) entries of ~2 KB (a record is ~500 B); any
             # 50,000-entry Bundle is refused from its declared length
             "/v1/feeds/fhir": FEED_BODY_BYTES,
+            # a part of a bulk import's NDJSON (whole lines)
+            IMPORT_PARTS_PATH: IMPORT_PART_BYTES,
             # a QR image: base64 in JSON (4,000,000 characters at most) or a 3 MB file
             "/v1/certificates/verify": CERTIFICATE_BODY_BYTES,
             "/v1/people/me/certificates/foreign": CERTIFICATE_BODY_BYTES,

@@ -80,6 +80,10 @@ class Settings(ServiceSettings):
 
     sweeper_interval_seconds: float = 30.0
     sweeper_batch_size: int = 500
+    #: How often a worker looks for a bulk import to apply (it then drains it chunk by chunk).
+    import_interval_seconds: float = Field(
+        default=2.0, gt=0, alias="HEALTH_IMPORT_INTERVAL_SECONDS"
+    )
     #: Feed messages polled from Kafka and applied as one batch (one transaction). A message is
     #: often a Bundle of tens of records: 20 messages of 50 is a 1,000-record batch.
     feed_batch_size: int = Field(default=20, ge=1, le=5000, alias="HEALTH_FEED_BATCH_SIZE")

@@ -23,6 +23,7 @@ from lindung_health.consumers import (
     FeedConsumer,
     exposure_handlers,
 )
+from lindung_health.feeds import imports
 from lindung_health.retention.purges import purges
 from lindung_health.screening.service import sweep_due
 from lindung_health.settings import Settings
@@ -84,7 +85,12 @@ def build(
         )
 
     retention = periodic("retention", settings.retention_interval_seconds, retention_job)
-    return [feeds.run, exposures.run, sweeper, retention]
+    bulk = periodic(
+        "feed-imports",
+        settings.import_interval_seconds,
+        lambda: imports.drain(ctx.sessionmaker, toolkit, lambda: datetime.now(UTC)),
+    )
+    return [feeds.run, exposures.run, sweeper, retention, bulk]
 
 
 def main() -> None:
