@@ -23,6 +23,7 @@ from bench.suite import ROOT, Suite
 EXPOSURE_BENCH = ROOT / "services" / "checkin" / "bench" / "exposure_bench.py"
 FANOUT_BENCH = ROOT / "services" / "notifier" / "bench" / "fanout_bench.py"
 FEED_BENCH = ROOT / "services" / "health-records" / "bench" / "feed_bench.py"
+IMPORT_BENCH = ROOT / "services" / "health-records" / "bench" / "import_bench.py"
 
 
 def run_script(script: Path, args: list[str]) -> dict[str, Any]:
@@ -122,6 +123,31 @@ def fanout_summary(f: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def import_summary(f: dict[str, Any] | None) -> list[str]:
+    if f is None:
+        return []
+    if "end_to_end_lines_per_second" not in f:
+        return _failed("Bulk NDJSON import", f)
+    return [
+        f"### Bulk NDJSON import: {fmt(f['records'])} records ({f['file_megabytes']} MB)",
+        "",
+        "`lindung feeds import` against the health-records API and one worker (processes); "
+        f"load average: {', '.join(f'{x:.1f}' for x in f['uptime'])}.",
+        "",
+        "| | measured |",
+        "|---|---|",
+        f"| upload, lines/s | {fmt(f['upload_lines_per_second'])}/s |",
+        f"| end to end (upload, apply, statuses), lines/s | "
+        f"{fmt(f['end_to_end_lines_per_second'])}/s ({f['end_to_end_seconds']} s) |",
+        f"| CPU per line: worker / PostgreSQL | {fmt(f['worker_cpu_us_per_line'])} µs / "
+        f"{fmt(f['postgres_cpu_us_per_line'])} µs |",
+        f"| feed record -> status changed while it runs, p50 / p99 | "
+        f"{f['record_to_status_p50_seconds']} s / {f['record_to_status_p99_seconds']} s "
+        f"({fmt(f['probe_records'])} records) |",
+        "",
+    ]
+
+
 def feeds_summary(f: dict[str, Any] | None) -> list[str]:
     if f is None:
         return []
@@ -140,8 +166,13 @@ def feeds_summary(f: dict[str, Any] | None) -> list[str]:
         "|---|---|---|",
         f"| FHIR records/s, statuses recomputed, events written | ≥ 5,000/s (reach 20,000) | "
         f"{fmt(f['records_per_second'])}/s |",
-        f"| — validation alone (fhir.resources), records/s on one core | — | "
+        f"| — CPU per record: the worker / PostgreSQL (what load barely moves) | — | "
+        f"{fmt(f.get('worker_cpu_us_per_record'))} µs / "
+        f"{fmt(f.get('postgres_cpu_us_per_record'))} µs |",
+        f"| — validation alone (lean models), records/s | — | "
         f"{fmt(f.get('validation_records_per_second'))}/s |",
+        f"| — validation by fhir.resources in full, records per CPU second | — | "
+        f"{fmt(f.get('full_fhir_resources_validation_records_per_cpu_second'))}/s |",
         f"| — COPY of the same rows into a copy of the table (the limit) | — | "
         f"{fmt(limit['copy_rows_per_second'])}/s |",
         f"| statuses / history rows / cases / outbox events | — | {fmt(f['statuses'])} / "
@@ -212,13 +243,17 @@ def summary(results: dict[str, Any]) -> str:
     lines += matching_summary(results.get("matching"))
     lines += fanout_summary(results.get("fanout"))
     lines += feeds_summary(results.get("feeds"))
+    lines += import_summary(results.get("import"))
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--quick", action="store_true", help="short steps, fewer rates")
-    parser.add_argument("--only", default="ingest,matching,fanout,feeds")
+    parser.add_argument("--only", default="ingest,matching,fanout,feeds,import")
+    parser.add_argument(
+        "--import-records", type=int, default=100_000, help="lines of the bulk import scenario"
+    )
     parser.add_argument(
         "--feed-records", type=int, default=20_000, help="records for the feed scenario"
     )
@@ -262,6 +297,9 @@ def main() -> int:
         if "feeds" in only:
             print("scenario 4: national feed ingest", flush=True)
             results["feeds"] = run_script(FEED_BENCH, ["--records", str(args.feed_records)])
+        if "import" in only:
+            print("scenario 5: bulk NDJSON import", flush=True)
+            results["import"] = run_script(IMPORT_BENCH, ["--records", str(args.import_records)])
     finally:
         suite.stop()
     path = report.write(results, summary(results))

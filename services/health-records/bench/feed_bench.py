@@ -53,9 +53,10 @@ from sqlalchemy import text
 NOW = datetime.now(UTC)
 
 
-def feed(people: list[tuple[str, date]], records: int) -> list[dict[str, Any]]:
+def feed(people: list[tuple[str, date]], records: int, start: int = 0) -> list[dict[str, Any]]:
+    """Records ``start`` to ``records`` of the feed."""
     out: list[dict[str, Any]] = []
-    for n in range(records):
+    for n in range(start, records):
         nik = people[(n // 2) % len(people)][0]
         if n % 20 == 19:
             out.append(
