@@ -4,8 +4,6 @@ against the real PostgreSQL and Kafka: the whole story in tests/e2e/story.py."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ import httpx
 import pytest
 from lindung_shared.auth import TokenIssuer
 from lindung_shared.settings import ServiceSettings
+from lindung_shared.testing import running_processes
 
 from .pii_search import search_databases, search_topics
 from .story import Story, Urls
@@ -34,60 +33,22 @@ SERVICES = {
 }
 
 
-def _env(service: str, port: int, metrics: int) -> dict[str, str]:
-    prefix = service.upper().replace("-", "_")
-    env = dict(os.environ)
-    env[f"{prefix}_HTTP_PORT"] = str(port)
-    env[f"{prefix}_WORKER_METRICS_PORT"] = str(metrics)
-    env["LINDUNG_ENV"] = "development"
-    return env
-
-
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Urls]:
     logs = tmp_path_factory.mktemp("e2e-logs")
-    processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
-    for service, (package, port, metrics) in SERVICES.items():
-        for role in ("api", "worker"):
-            log = logs / f"{service}-{role}.log"
-            popen = subprocess.Popen(
-                [sys.executable, "-m", f"{package}.{role}"],
-                cwd=ROOT,
-                env=_env(service, port, metrics),
-                stdin=subprocess.DEVNULL,
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            processes.append((f"{service}-{role}", popen, log))
-    try:
-        deadline = time.monotonic() + 120
-        for service, (_package, port, _metrics) in SERVICES.items():
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                dead = [name for name, p, _ in processes if p.poll() is not None]
-                if dead or time.monotonic() > deadline:
-                    raise RuntimeError(f"{service} did not become ready; exited: {dead}")
-                time.sleep(0.5)
-        yield Urls(*(f"http://127.0.0.1:{port}" for _, port, _ in SERVICES.values()))
-    finally:
-        for _, popen, _ in processes:
-            if popen.poll() is None:
-                os.killpg(popen.pid, signal.SIGTERM)
-        for name, popen, log in processes:
-            try:
-                code = popen.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(popen.pid, signal.SIGKILL)
-                code = popen.wait(5)
-            # Graceful shutdown is part of the contract: SIGTERM ends every process cleanly.
-            if code not in (0, -signal.SIGTERM):
-                print(f"--- {name} exited {code}; last lines of {log}:")
-                print("\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+    env = dict(os.environ, LINDUNG_ENV="development")
+    for service, (_package, port, metrics) in SERVICES.items():
+        prefix = service.upper().replace("-", "_")
+        env[f"{prefix}_HTTP_PORT"] = str(port)
+        env[f"{prefix}_WORKER_METRICS_PORT"] = str(metrics)
+    commands = [
+        (f"{service}-{role}", [sys.executable, "-m", f"{package}.{role}"])
+        for service, (package, _port, _metrics) in SERVICES.items()
+        for role in ("api", "worker")
+    ]
+    urls = [f"http://127.0.0.1:{port}" for _, port, _ in SERVICES.values()]
+    with running_processes(commands, env=env, logs=logs, ready=urls, cwd=ROOT):
+        yield Urls(*urls)
 
 
 @pytest.fixture(scope="module")

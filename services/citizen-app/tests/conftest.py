@@ -5,8 +5,6 @@ test module on ports derived from LINDUNG_E2E_PORT_BASE (away from the e2e story
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -20,6 +18,7 @@ import httpx
 import pytest
 from lindung_shared.auth import TokenIssuer
 from lindung_shared.settings import ServiceSettings
+from lindung_shared.testing import running_processes
 
 ROOT = Path(__file__).resolve().parents[3]
 _BASE = int(os.environ.get("LINDUNG_E2E_PORT_BASE", "18000")) + 20
@@ -62,72 +61,27 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _wait_ready(url: str, processes: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        dead = [name for name, p, _ in processes if p.poll() is not None]
-        if dead or time.monotonic() > deadline:
-            for name, _p, log in processes:
-                print(
-                    f"--- {name}:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-                )
-            raise RuntimeError(f"{url} did not become ready; exited: {dead}")
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
-    logs = tmp_path_factory.mktemp("citizen-app-logs")
-    env = _env()
     commands = [
         (f"{service}-{role}", [sys.executable, "-m", f"{package}.{role}"])
         for service, (package, _port) in SERVICES.items()
         for role in ("api", "worker")
     ]
     commands.append(("citizen-app", [sys.executable, "-m", "lindung_citizen.api"]))
-    processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
-    for name, command in commands:
-        log = logs / f"{name}.log"
-        processes.append(
-            (
-                name,
-                subprocess.Popen(
-                    command,
-                    cwd=ROOT,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log.open("wb"),
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                ),
-                log,
-            )
-        )
-    try:
-        for _package, port in SERVICES.values():
-            _wait_ready(f"http://127.0.0.1:{port}", processes)
-        _wait_ready(f"http://127.0.0.1:{APP_PORT}", processes)
-        ports = [port for _package, port in SERVICES.values()]
+    urls = [f"http://127.0.0.1:{port}" for _package, port in SERVICES.values()]
+    with running_processes(
+        commands,
+        env=_env(),
+        logs=tmp_path_factory.mktemp("citizen-app-logs"),
+        ready=[*urls, f"http://127.0.0.1:{APP_PORT}"],
+        cwd=ROOT,
+    ):
         yield Suite(
             f"http://127.0.0.1:{APP_PORT}",
-            *(f"http://127.0.0.1:{port}" for port in ports),
+            *urls,
             issuer=TokenIssuer.development(ServiceSettings()),
         )
-    finally:
-        for _, popen, _ in processes:
-            if popen.poll() is None:
-                os.killpg(popen.pid, signal.SIGTERM)
-        for _name, popen, _ in processes:
-            try:
-                popen.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(popen.pid, signal.SIGKILL)
-                popen.wait(5)
 
 
 # -- the story's building blocks, through the services' public APIs ----------------------------

@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
@@ -149,3 +152,64 @@ def via_port(url: str, port: int) -> str:
     host = f"127.0.0.1:{port}"
     userinfo = f"{netloc[0]}@" if len(netloc) == 2 else ""
     return urlunsplit((parts.scheme, userinfo + host, parts.path, parts.query, parts.fragment))
+
+
+@contextmanager
+def running_processes(
+    commands: Sequence[tuple[str, Sequence[str]]],
+    *,
+    env: Mapping[str, str],
+    logs: Path,
+    ready: Sequence[str],
+    cwd: Path | None = None,
+    timeout: float = 180.0,
+) -> Iterator[None]:
+    """Run ``commands`` (name, argv) as real processes, each in its own process group with its
+    output in ``logs/<name>.log``, until the block ends; the block starts once every URL in
+    ``ready`` answers ``/readyz`` with 200. A process that exits, or a URL not ready within
+    ``timeout`` seconds, fails the start with the last lines of every log. At the end each is
+    sent SIGTERM (graceful shutdown is part of every service's contract) and the log of any
+    that did not end cleanly within 30 s is printed."""
+    processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    for name, argv in commands:
+        log = logs / f"{name}.log"
+        popen = subprocess.Popen(  # noqa: S603 (the test suite's own commands)
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        processes.append((name, popen, log))
+    try:
+        deadline = time.monotonic() + timeout
+        for url in ready:
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=3).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                dead = [name for name, p, _ in processes if p.poll() is not None]
+                if dead or time.monotonic() > deadline:
+                    for name, _, log in processes:
+                        tail = log.read_text(errors="replace").splitlines()[-20:]
+                        print(f"--- {name}:\n" + "\n".join(tail))
+                    raise RuntimeError(f"{url} did not become ready; exited: {dead}")
+                time.sleep(0.5)
+        yield
+    finally:
+        for _, popen, _ in processes:
+            if popen.poll() is None:
+                os.killpg(popen.pid, signal.SIGTERM)
+        for name, popen, log in processes:
+            try:
+                code = popen.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(popen.pid, signal.SIGKILL)
+                code = popen.wait(5)
+            if code not in (0, -signal.SIGTERM):
+                print(f"--- {name} exited {code}; last lines of {log}:")
+                print("\n".join(log.read_text(errors="replace").splitlines()[-40:]))
