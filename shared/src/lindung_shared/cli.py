@@ -76,6 +76,13 @@ async def _bootstrap_async(only_topics: bool) -> None:
             print(f"database {manifest.database_name}: {'created and ' if created else ''}migrated")
     created_topics = await ensure_topics(settings.kafka_bootstrap_servers)
     print(f"kafka topics: {len(TOPICS)} in the catalogue, {len(created_topics)} created")
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        # The brokers authenticate: each service its own principal (lindung_shared.kafka.acls),
+        # applied as this process's principal (the admin).
+        from lindung_shared.kafka.acls import apply_acls
+
+        rules = await apply_acls(settings.kafka_bootstrap_servers)
+        print(f"kafka ACLs: {rules} rules for the services' principals")
 
 
 def main(argv: list[str] | None = None) -> int:

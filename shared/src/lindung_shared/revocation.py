@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from lindung_shared.events import TOPICS, EventError, decode_event
 from lindung_shared.events.catalogue import TokensRevoked
+from lindung_shared.kafka.security import kafka_security
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class RevocationFeed:
                 auto_offset_reset="earliest",
                 fetch_max_wait_ms=self.FETCH_WAIT_MS,
                 request_timeout_ms=10_000,
+                **kafka_security(),
             )
             try:
                 await consumer.start()

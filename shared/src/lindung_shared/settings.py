@@ -38,7 +38,28 @@ def _repo_root() -> Path:
     return here
 
 
-class ServiceSettings(BaseSettings):
+class KafkaSecuritySettings(BaseSettings):
+    """How every Kafka client of a process authenticates (``lindung_shared.kafka.
+    kafka_security``): PLAINTEXT (the local stack), or SASL (SCRAM) with each service its own
+    principal, over TLS where ``SASL_SSL``/``SSL``. Read from the environment alone, so that
+    the clients made from a bare bootstrap address get it too."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_nested_delimiter="__")
+
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = Field(
+        default="PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = Field(
+        default="SCRAM-SHA-512", alias="KAFKA_SASL_MECHANISM"
+    )
+    #: The service's own principal (``User:<name>``) and its password.
+    kafka_sasl_username: str | None = Field(default=None, alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(default=None, alias="KAFKA_SASL_PASSWORD")
+    #: CA bundle that verifies the brokers' certificates (TLS); the system's when unset.
+    kafka_ssl_cafile: Path | None = Field(default=None, alias="KAFKA_SSL_CAFILE")
+
+
+class ServiceSettings(KafkaSecuritySettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_nested_delimiter="__")
 
     environment: Environment = Field(default="development", alias="LINDUNG_ENV")

@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from lindung_shared.auth import TokenIssuer
 from lindung_shared.dbadmin import create_database, drop_database
 from lindung_shared.events import TOPICS
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.migrations import upgrade
 from lindung_shared.settings import ServiceSettings
 
@@ -83,7 +84,7 @@ async def start_at_the_end(bootstrap: str, group: str, topics: Iterable[str]) ->
     earlier run's history (benchmarks put hundreds of thousands of events there); a test's
     fresh group reads only what the test itself produces."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **kafka_security()
     )
     await consumer.start()
     try:

@@ -14,6 +14,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from lindung_shared.events import TOPICS, Topic
+from lindung_shared.kafka.security import kafka_security
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProduc
         linger_ms=5,
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
+        **kafka_security(),
     )
 
 
@@ -39,7 +41,9 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic] | None =
     names it created."""
     wanted = list(topics or TOPICS.values())
     replicas = 1 if _single_broker(bootstrap_servers) else 3
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="lindung-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="lindung-admin", **kafka_security()
+    )
     await admin.start()
     created: list[str] = []
     try:
@@ -78,7 +82,9 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic] | None =
 
 async def topic_retention_ms(bootstrap_servers: str, name: str) -> int:
     """The ``retention.ms`` a topic has on the brokers."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="lindung-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="lindung-admin", **kafka_security()
+    )
     await admin.start()
     try:
         (response,) = await admin.describe_configs(
@@ -117,8 +123,13 @@ async def kafka_reachable(bootstrap_servers: str, timeout: float = 3.0) -> bool:
     now = time.monotonic()
     if cached and now - cached[0] < 1.0:
         return cached[1]
+    try:
+        security = kafka_security()
+    except RuntimeError as exc:  # SASL without the principal's credentials
+        log.warning("kafka client security is misconfigured: %s", exc)
+        return False
     client = AIOKafkaClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000)
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000), **security
     )
     ok = False
     try:

@@ -40,6 +40,7 @@ from lindung_shared.events import DEAD_LETTER_TOPIC, Envelope, EventError
 from lindung_shared.events.catalogue import LATEST_VERSION, validate_raw
 from lindung_shared.events.envelope import decode_raw
 from lindung_shared.kafka.dead_letters import scrub_key, scrub_text, scrub_value
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.metrics import (
     CONSUMER_BATCH_SECONDS,
     CONSUMER_LAG,
@@ -131,6 +132,7 @@ class EventConsumer:
             heartbeat_interval_ms=2_000,
             max_poll_interval_ms=300_000,
             fetch_max_wait_ms=100,
+            **kafka_security(),
         )
 
     async def run(self, stop: asyncio.Event) -> None:
