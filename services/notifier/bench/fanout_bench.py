@@ -1,22 +1,25 @@
-"""Notification fan-out benchmark: a 10,000-contact case, end to end on this machine.
+"""Notification fan-out benchmark: a 10,000-contact case, with one and with two workers.
 
     source deploy/local/activate.sh
-    python services/notifier/bench/fanout_bench.py [--contacts 10000]
+    python services/notifier/bench/fanout_bench.py [--contacts 10000] [--workers 1,2]
 
-What it does, on a fresh throwaway database and the shared Kafka:
+What it does, on a fresh throwaway database per worker count and the shared Kafka:
 
-1. starts a local SMS gateway (a bare ASGI app under uvicorn, in its own process) that
-   answers each ``{"to", "text", "reference"}`` with a message id and counts distinct
-   references;
-2. measures that gateway's own ceiling: requests per second from a plain httpx client
-   (at 1, the worker's, and 64 concurrent connections), i.e. the limit of what any httpx
-   sender here can hand it;
-3. seeds N recipients with phones, produces N ``exposure.detected`` events (one per contact)
-   to ``lindung.exposures``, then runs the notifier's consumer and delivery worker
-   and then its delivery worker, and times the two stages:
-   - fan-out: events consumed -> notifications rendered and stored, SMS deliveries queued;
-   - delivery: queued SMS -> accepted by the gateway (status delivered);
-   end to end is N / (fan-out + delivery).
+1. starts a local gateway (a bare ASGI app under uvicorn, in its own process) that answers
+   SMS (``{"to", "text", "reference"}``) and push (FCM v1 shape, the delivery id in ``data``)
+   with a message id, idempotent by reference;
+2. seeds N recipients with phones (every other one with a push device too), lets W worker
+   processes join one consumer group (the notifier's own ``BatchingConsumer``) and waits until
+   the 12 partitions of ``lindung.exposures`` are split between them, then produces N
+   ``exposure.detected`` events and times the **fan-out**: events consumed -> notifications
+   rendered and stored, SMS and push deliveries queued;
+3. **delivery**: W processes of the notifier's ``DeliveryWorker`` (8 concurrent calls each)
+   send everything queued to the gateway; measured between two runs of W **plain clients**
+   (a bare httpx loop, 8 connections each, the same SMS/push mix) against the same gateway,
+   so the ratio worker / plain client is taken in the same minute of the same run.
+
+Every process reports its own CPU seconds: CPU per notification and per call are what the
+shared machine's load barely moves; wall-clock rates are printed with the load average.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,7 +79,9 @@ def gateway_app() -> Any:
         if scope["method"] == "GET":
             answer = orjson.dumps({"distinct": len(seen)})
         else:
-            reference = orjson.loads(body)["reference"]
+            payload = orjson.loads(body)
+            # SMS: {"to", "text", "reference"}; push (FCM v1 shape): the delivery id in data.
+            reference = payload.get("reference") or payload["message"]["data"]["delivery_id"]
             seen.add(reference)
             answer = orjson.dumps({"message_id": "m-" + reference[:8]})
         await send(
@@ -112,7 +118,7 @@ def free_port() -> int:
 
 async def wait_for_gateway(url: str) -> None:
     async with httpx.AsyncClient() as client:
-        for _ in range(200):
+        for _ in range(1200):  # up to a minute: imports are slow on a loaded machine
             with contextlib.suppress(httpx.TransportError):
                 await client.get(url)
                 return
@@ -122,9 +128,29 @@ async def wait_for_gateway(url: str) -> None:
 
 # --- the measurements -------------------------------------------------------------------------
 
+EXPOSURE_PARTITIONS = CATALOGUE_TOPICS["lindung.exposures"].partitions
 
-async def gateway_ceiling(url: str, requests: int, concurrency: int, offset: int = 0) -> float:
+
+def sms_payload(i: int) -> dict[str, Any]:
+    return {"to": "+62811000000", "text": "x" * 160, "reference": f"plain-{i}"}
+
+
+def push_payload(i: int) -> dict[str, Any]:
+    return {
+        "message": {
+            "token": "t" * 64,
+            "notification": {"title": "x" * 40, "body": "x" * 160},
+            "data": {"delivery_id": f"plain-{i}", "venue_id": "v" * 36},
+        }
+    }
+
+
+async def plain_client(sms_url: str, push_url: str, requests: int, concurrency: int) -> None:
+    """A bare httpx loop: the same gateway, connections, bearer header and SMS/push mix (one
+    push in three) as the worker, none of its bookkeeping."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    offset = uuid.uuid4().int % 10**9
+    headers = {"Authorization": "Bearer x", "Content-Type": "application/json"}
     async with httpx.AsyncClient(limits=limits) as client:
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(requests):
@@ -132,14 +158,15 @@ async def gateway_ceiling(url: str, requests: int, concurrency: int, offset: int
 
         async def sender() -> None:
             while not queue.empty():
-                i = queue.get_nowait() + offset
-                payload = {"to": "+62811000000", "text": "x" * 160, "reference": f"ceiling-{i}"}
-                response = await client.post(url, json=payload)
+                i = queue.get_nowait()
+                push = i % 3 == 0
+                payload = push_payload(offset + i) if push else sms_payload(offset + i)
+                response = await client.post(
+                    push_url if push else sms_url, content=orjson.dumps(payload), headers=headers
+                )
                 response.raise_for_status()
 
-        started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
-        return requests / (time.perf_counter() - started)
 
 
 async def seed_recipients(sessionmaker: Any, contacts: list[uuid.UUID]) -> None:
@@ -150,6 +177,16 @@ async def seed_recipients(sessionmaker: Any, contacts: list[uuid.UUID]) -> None:
                 "SELECT s, '+6281' || lpad(n::text, 9, '0'), "
                 "       CASE WHEN n % 3 = 0 THEN 'en' ELSE 'id' END, now() "
                 "FROM unnest(CAST(:subjects AS text[])) WITH ORDINALITY AS t(s, n)"
+            ),
+            {"subjects": [str(c) for c in contacts]},
+        )
+        # Every other contact has the app (one push device) as well as a phone.
+        await session.execute(
+            text(
+                "INSERT INTO devices (id, recipient, platform, token) "
+                "SELECT gen_random_uuid(), s, 'android', 'bench-token-' || n "
+                "FROM unnest(CAST(:subjects AS text[])) WITH ORDINALITY AS t(s, n) "
+                "WHERE n % 2 = 0"
             ),
             {"subjects": [str(c) for c in contacts]},
         )
@@ -209,110 +246,280 @@ async def count(sessionmaker: Any, sql: str) -> int:
         return int((await session.execute(text(sql))).scalar_one())
 
 
-async def until(sessionmaker: Any, sql: str, n: int, seconds: float = 300) -> None:
-    deadline = time.perf_counter() + seconds
-    while await count(sessionmaker, sql) < n:
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"not reached in {seconds} s: {sql}")
-        await asyncio.sleep(0.02)
+def _notifications_created() -> float:
+    from lindung_notifier.metrics import NOTIFICATIONS_CREATED
+
+    return sum(
+        s.value
+        for metric in NOTIFICATIONS_CREATED.collect()
+        for s in metric.samples
+        if s.name.endswith("_total")
+    )
 
 
-async def pipeline(settings: Settings, gateway_url: str, n: int) -> dict[str, float]:
+# --- the child processes (one per worker or plain client) ------------------------------------
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def child_main(args: argparse.Namespace) -> None:
+    """Runs in a child: ``ready``, wait for ``go`` on stdin, do one stage, ``done {json}``."""
+    settings = Settings(delivery_batch_size=args.delivery_batch)
+    go = asyncio.ensure_future(asyncio.to_thread(sys.stdin.readline))
+    if args.child == "plain":
+        say("ready")
+        await go
+        cpu, started = time.process_time(), time.perf_counter()
+        await plain_client(
+            settings.sms_gateway_url, settings.push_gateway_url, args.requests, args.concurrency
+        )
+        wall = time.perf_counter() - started
+        say(
+            "done "
+            + json.dumps({"cpu": time.process_time() - cpu, "calls": args.requests, "wall": wall})
+        )
+        return
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    contacts = [uuid.uuid4() for _ in range(n)]
-    await seed_recipients(sessionmaker, contacts)
-    group = unique("notifier-bench")
-    await commit_ends(settings.kafka_bootstrap_servers, group)
-    produce_seconds = await produce_exposures(settings, contacts)
-
-    producer = create_producer(settings.kafka_bootstrap_servers, client_id="notifier-bench-dlq")
-    await producer.start()
-    client = httpx.AsyncClient(
-        limits=httpx.Limits(
+    if args.child == "fanout":
+        producer = create_producer(settings.kafka_bootstrap_servers, client_id="bench-dlq")
+        await producer.start()
+        consumer = build_consumer(
+            settings, group_id=args.group, sessionmaker=sessionmaker, dead_letters=producer
+        )
+        stop = asyncio.Event()
+        consuming = asyncio.create_task(consumer.run(stop))
+        say("ready")
+        shown = -1
+        while not go.done():  # report the share of lindung.exposures this member was given
+            kafka = consumer.consumer
+            mine = 0
+            with contextlib.suppress(Exception):
+                if kafka is not None:
+                    mine = sum(1 for tp in kafka.assignment() if tp.topic == "lindung.exposures")
+            if mine != shown:
+                say(f"assigned {mine}")
+                shown = mine
+            await asyncio.sleep(0.1)
+        cpu, created = time.process_time(), _notifications_created()
+        deadline = time.perf_counter() + 600
+        while await count(sessionmaker, "SELECT count(*) FROM notifications") < args.contacts:
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the fan-out did not finish in 600 s")
+            await asyncio.sleep(0.05)
+        used = time.process_time() - cpu
+        stop.set()
+        await consuming
+        await producer.stop()
+        say(
+            "done " + json.dumps({"cpu": used, "notifications": _notifications_created() - created})
+        )
+    else:  # delivery
+        limits = httpx.Limits(
             max_connections=settings.delivery_concurrency,
             max_keepalive_connections=settings.delivery_concurrency,
         )
-    )
-    consumer = build_consumer(
-        settings, group_id=group, sessionmaker=sessionmaker, dead_letters=producer
-    )
-    worker = DeliveryWorker(settings, sessionmaker, make_channels(settings, client))
-
-    stop = asyncio.Event()
-    consuming = asyncio.create_task(consumer.run(stop))
-    try:
-        # Stage 1, fan-out: events consumed -> notifications rendered and stored, one SMS
-        # delivery queued per contact.
-        started, cpu = time.perf_counter(), time.process_time()
-        await until(sessionmaker, "SELECT count(*) FROM deliveries", n)
-        stored_seconds = time.perf_counter() - started
-        stored_cpu = time.process_time() - cpu
-        # Stage 2, delivery: queued SMS -> accepted by the gateway (status delivered).
-        started = time.perf_counter()
-        while (
-            await count(sessionmaker, "SELECT count(*) FROM deliveries WHERE status = 'delivered'")
-            < n
-        ):
-            if await worker.run_once() == 0:
+        client = httpx.AsyncClient(limits=limits)
+        worker = DeliveryWorker(settings, sessionmaker, make_channels(settings, client))
+        say("ready")
+        await go
+        cpu, calls = time.process_time(), 0
+        while True:
+            sent = await worker.drain()  # what the worker's periodic job calls
+            calls += sent
+            if sent == 0:
+                left = await count(
+                    sessionmaker, "SELECT count(*) FROM deliveries WHERE status <> 'delivered'"
+                )
+                if left == 0:
+                    break
                 await asyncio.sleep(0.02)
-        delivered_seconds = time.perf_counter() - started
-        delivered_cpu = time.process_time() - cpu
-    finally:
-        stop.set()
-        await asyncio.gather(consuming, return_exceptions=True)
+        used = time.process_time() - cpu
         await client.aclose()
-        await producer.stop()
-    notifications = await count(sessionmaker, "SELECT count(*) FROM notifications")
+        say("done " + json.dumps({"cpu": used, "calls": calls}))
     await engine.dispose()
+
+
+class Child:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.assigned = 0
+        self.result: dict[str, Any] = {}
+
+    @classmethod
+    async def spawn(cls, role: str, env: dict[str, str], *extra: str) -> Child:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--child",
+            role,
+            *extra,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        return cls(process)
+
+    async def line(self) -> str:
+        assert self.process.stdout is not None
+        raw = await self.process.stdout.readline()
+        if not raw:
+            raise RuntimeError(f"a bench child exited ({await self.process.wait()})")
+        return raw.decode().strip()
+
+    async def until(self, prefix: str) -> str:
+        while True:
+            line = await self.line()
+            if line.startswith("assigned "):
+                self.assigned = int(line.split()[1])
+            if line.startswith(prefix):
+                return line
+
+    def go(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"go\n")
+
+    async def done(self) -> dict[str, Any]:
+        self.result = json.loads((await self.until("done "))[5:])
+        await self.process.wait()
+        return self.result
+
+
+async def run_children(children: Sequence[Child]) -> tuple[float, list[dict[str, Any]]]:
+    for child in children:
+        child.go()
+    started = time.perf_counter()
+    results = await asyncio.gather(*(c.done() for c in children))
+    return time.perf_counter() - started, list(results)
+
+
+async def members_settled(children: Sequence[Child], seconds: float = 120) -> None:
+    """Wait until the group has split lindung.exposures between all its members."""
+    deadline = time.perf_counter() + seconds
+
+    async def watch(child: Child) -> None:
+        while time.perf_counter() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(child.until("assigned "), 0.5)
+            if sum(c.assigned for c in children) == EXPOSURE_PARTITIONS and all(
+                c.assigned for c in children
+            ):
+                return
+
+    await asyncio.gather(*(watch(c) for c in children))
+    if sum(c.assigned for c in children) != EXPOSURE_PARTITIONS:
+        raise RuntimeError("the consumer group did not settle")
+
+
+async def with_workers(
+    base: Settings, args: argparse.Namespace, env: dict[str, str], workers: int
+) -> dict[str, Any]:
+    n = args.contacts
+    async with fresh_database(base, Path(SERVICE.migrations_dir)) as settings:
+        env = env | {"DATABASE_NAME": settings.database_name}
+        engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        contacts = [uuid.uuid4() for _ in range(n)]
+        await seed_recipients(sessionmaker, contacts)
+        group = unique("notifier-bench")
+        await commit_ends(settings.kafka_bootstrap_servers, group)
+
+        # Fan-out: W members of one consumer group, settled before the events are produced.
+        fanout = [
+            await Child.spawn("fanout", env, "--group", group, "--contacts", str(n))
+            for _ in range(workers)
+        ]
+        await asyncio.gather(*(c.until("ready") for c in fanout))
+        await members_settled(fanout)
+        for child in fanout:
+            child.go()
+        started = time.perf_counter()
+        produce_seconds = await produce_exposures(settings, contacts)
+        fanout_results = await asyncio.gather(*(c.done() for c in fanout))
+        fanout_seconds = time.perf_counter() - started
+        notifications = await count(sessionmaker, "SELECT count(*) FROM notifications")
+        deliveries = await count(sessionmaker, "SELECT count(*) FROM deliveries")
+
+        # Delivery, between two runs of as many plain clients.
+        plain_args = ["--requests", str(args.plain_requests), "--concurrency", "8"]
+
+        async def plain_run() -> tuple[float, float]:
+            plain = [await Child.spawn("plain", env, *plain_args) for _ in range(workers)]
+            await asyncio.gather(*(c.until("ready") for c in plain))
+            seconds, results = await run_children(plain)
+            calls = workers * args.plain_requests
+            return calls / seconds, sum(r["cpu"] for r in results) / calls
+
+        plain_before, plain_cpu = await plain_run()
+        senders = [await Child.spawn("delivery", env) for _ in range(workers)]
+        await asyncio.gather(*(c.until("ready") for c in senders))
+        delivery_seconds, delivery_results = await run_children(senders)
+        plain_after, _ = await plain_run()
+        plain_rates = [plain_before, plain_after]
+        delivered = await count(
+            sessionmaker, "SELECT count(*) FROM deliveries WHERE status = 'delivered'"
+        )
+        await engine.dispose()
+    calls = sum(r["calls"] for r in delivery_results)
+    plain_per_s = sum(plain_rates) / len(plain_rates)
+    delivery_per_s = deliveries / delivery_seconds
     return {
-        "produce_seconds": produce_seconds,
-        "stored_seconds": stored_seconds,
-        "delivered_seconds": delivered_seconds,
-        "stored_cpu_seconds": stored_cpu,
-        "delivered_cpu_seconds": delivered_cpu,
+        "workers": workers,
         "notifications": notifications,
+        "deliveries_queued": deliveries,
+        "delivered": delivered,
+        "fanout_notifications_per_s": round(n / fanout_seconds),
+        "fanout_seconds": round(fanout_seconds, 2),
+        "produce_seconds": round(produce_seconds, 2),
+        "fanout_cpu_ms_per_notification": round(
+            1000 * sum(r["cpu"] for r in fanout_results) / n, 3
+        ),
+        "fanout_notifications_by_worker": [round(r["notifications"]) for r in fanout_results],
+        "delivery_calls_per_s": round(delivery_per_s),
+        "plain_client_calls_per_s": round(plain_per_s),
+        "plain_client_calls_per_s_before_after": [round(r) for r in plain_rates],
+        "delivery_vs_plain": round(delivery_per_s / plain_per_s, 3),
+        "delivery_cpu_ms_per_call": round(
+            1000 * sum(r["cpu"] for r in delivery_results) / max(calls, 1), 3
+        ),
+        "plain_cpu_ms_per_call": round(1000 * plain_cpu, 3),
+        "load_average_1m": round(os.getloadavg()[0], 1),
     }
 
 
-async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
-    await wait_for_gateway(url)
-    ceilings: dict[int, int] = {}
-    ceiling_requests = 0
-    for c in sorted({1, args.concurrency, 64}):
-        requests = args.ceiling_requests if c == args.concurrency else args.ceiling_requests // 4
-        ceilings[c] = round(
-            await gateway_ceiling(url, requests, concurrency=c, offset=ceiling_requests)
-        )
-        ceiling_requests += requests
-    base = Settings(
-        NOTIFIER_SMS_URL=url,
-        delivery_batch_size=args.delivery_batch,
-        delivery_concurrency=args.concurrency,
-    )
-    async with fresh_database(base, Path(SERVICE.migrations_dir)) as settings:
-        result = await pipeline(settings, url, args.contacts)
+async def main_async(args: argparse.Namespace, gateway: str) -> dict[str, Any]:
+    await wait_for_gateway(gateway + "/v1/sms")
+    env = dict(os.environ) | {
+        "NOTIFIER_SMS_URL": gateway + "/v1/sms",
+        "NOTIFIER_PUSH_URL": gateway + "/v1/messages:send",
+        "LINDUNG_LOG_LEVEL": "WARNING",
+    }
+    base = Settings()
+    runs = [await with_workers(base, args, env, w) for w in args.workers]
     async with httpx.AsyncClient() as client:
-        distinct = (await client.get(url)).json()["distinct"]
-    n = args.contacts
+        distinct = (await client.get(gateway + "/v1/sms")).json()["distinct"]
     return {
-        "contacts": n,
-        "gateway_ceiling_per_s": ceilings[args.concurrency],
-        "gateway_ceiling_by_concurrency": ceilings,
-        "fanout_per_s": round(n / result["stored_seconds"]),
-        "delivery_per_s": round(n / result["delivered_seconds"]),
-        "end_to_end_per_s": round(n / (result["stored_seconds"] + result["delivered_seconds"])),
-        "stored_seconds": round(result["stored_seconds"], 2),
-        "delivered_seconds": round(result["delivered_seconds"], 2),
-        "produce_seconds": round(result["produce_seconds"], 2),
-        # CPU of this (worker) process only; PostgreSQL, Kafka and the gateway are apart.
-        "fanout_worker_cpu_ms_per_notification": round(1000 * result["stored_cpu_seconds"] / n, 3),
-        "delivery_worker_cpu_ms_per_sms": round(1000 * result["delivered_cpu_seconds"] / n, 3),
-        "load_average_1m": round(os.getloadavg()[0], 1),
-        "notifications": result["notifications"],
-        "sms_received_distinct": distinct - ceiling_requests,
+        "contacts": args.contacts,
+        "runs": runs,
+        "gateway_distinct_references": distinct,
+        "load_average": [round(x, 1) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
     }
+
+
+def run_child(args: argparse.Namespace) -> None:
+    """A child's stage; ``FANOUT_BENCH_PROFILE=DIR`` writes each child's cProfile there."""
+    profile_dir = os.environ.get("FANOUT_BENCH_PROFILE")
+    if not profile_dir:
+        asyncio.run(child_main(args))
+        return
+    import cProfile
+
+    with cProfile.Profile(time.process_time) as profile:
+        asyncio.run(child_main(args))
+    profile.dump_stats(f"{profile_dir}/{args.child}-{os.getpid()}.prof")
 
 
 def main() -> None:
@@ -320,20 +527,32 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--ceiling-requests", type=int, default=2_000)
-    parser.add_argument("--concurrency", type=int, default=Settings().delivery_concurrency)
-    parser.add_argument("--delivery-batch", type=int, default=1000)
+    parser.add_argument(
+        "--workers",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 2],
+        help="worker counts to measure, e.g. 1,2",
+    )
+    parser.add_argument("--plain-requests", type=int, default=3_000)
+    parser.add_argument("--delivery-batch", type=int, default=Settings().delivery_batch_size)
     parser.add_argument("--serve-gateway", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("fanout", "delivery", "plain"), help=argparse.SUPPRESS)
+    parser.add_argument("--group", help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_gateway:
         serve_gateway(args.serve_gateway)
+        return
+    if args.child:
+        run_child(args)
         return
     port = free_port()
     gateway = subprocess.Popen(  # noqa: S603 (this very script, as the gateway)
         [sys.executable, __file__, "--serve-gateway", str(port)]
     )
     try:
-        result = asyncio.run(main_async(args, f"http://127.0.0.1:{port}/v1/sms"))
+        result = asyncio.run(main_async(args, f"http://127.0.0.1:{port}"))
     finally:
         gateway.terminate()
         gateway.wait(timeout=10)

@@ -63,7 +63,14 @@ class HttpChannel:
         self.client = client
         self.url = url
         self.token = token
-        self.timeout = timeout
+        self.timeout = httpx.Timeout(timeout)
+        # Built once: per call, only the idempotency key is added (and the histogram's
+        # labelled child is looked up once, not on every call).
+        self._headers = {
+            "Authorization": f"Bearer {token.get_secret_value()}",
+            "Content-Type": "application/json",
+        }
+        self._gateway_seconds = GATEWAY_SECONDS.labels(self.name)
 
     def payload(self, message: Message) -> dict[str, Any]:
         raise NotImplementedError
@@ -81,11 +88,7 @@ class HttpChannel:
             response = await self.client.post(
                 self.url,
                 content=orjson.dumps(self.payload(message)),
-                headers={
-                    "Authorization": f"Bearer {self.token.get_secret_value()}",
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": str(message.delivery_id),
-                },
+                headers={**self._headers, "Idempotency-Key": str(message.delivery_id)},
                 timeout=self.timeout,
             )
         except httpx.TimeoutException:
@@ -93,7 +96,7 @@ class HttpChannel:
         except httpx.TransportError as exc:
             return Result(Outcome.RETRY, error=f"gateway unreachable: {type(exc).__name__}")
         finally:
-            GATEWAY_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+            self._gateway_seconds.observe(time.perf_counter() - started)
         return self.classify(response)
 
 

@@ -9,6 +9,11 @@ At most once and at least once (while the gateway is reachable):
   recognises, so the recipient gets one message;
 * ``FOR UPDATE SKIP LOCKED`` lets any number of workers share the table.
 
+Throughput (``services/notifier/bench/fanout_bench.py``): a claimed batch is sent by
+``delivery_concurrency`` lanes (not one task per delivery), and while :meth:`drain` goes round
+after round, a round's outcomes are written while the next round is claimed and sent, so the
+gateway calls do not stop for the bookkeeping statements.
+
 Failures retry with exponential backoff and jitter up to ``delivery_max_attempts``, then the
 delivery is ``dead``. A breaker per gateway stops calls after consecutive failures and lets a
 single probe through after a cool-down.
@@ -18,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -56,27 +63,62 @@ class DeliveryWorker:
             for c in channels
         }
         self._limit = asyncio.Semaphore(settings.delivery_concurrency)
+        #: Per channel, the previous round's outcomes being written (see :meth:`drain`).
+        self._recording: dict[str, asyncio.Task[None]] = {}
 
     async def drain(self, max_rounds: int = 1000) -> int:
-        """Send everything due now (round after round); returns how many calls were made."""
+        """Send everything due now (round after round); returns how many calls were made.
+        Each round's outcomes are written while the next round is claimed and sent; all are
+        written when it returns."""
         total = 0
-        for _ in range(max_rounds):
-            sent = await self.run_once()
-            total += sent
-            if sent == 0:
-                break
+        try:
+            for i in range(max_rounds):
+                sent = await self.run_once(give_up_stuck=i == 0, settle=False)
+                total += sent
+                if sent == 0:
+                    break
+        finally:
+            await self._settle()
         return total
 
-    async def run_once(self) -> int:
-        async with self.sessionmaker() as session, session.begin():
-            for channel in await repository.give_up_stuck(
-                session,
-                self.settings.delivery_max_attempts,
-                self.settings.delivery_sending_timeout_seconds,
-            ):
-                DELIVERIES_DEAD.labels(channel, "no-answer").inc()
-        counts = await asyncio.gather(*(self._round(name) for name in self.channels))
+    async def run_once(self, *, give_up_stuck: bool = True, settle: bool = True) -> int:
+        if give_up_stuck:
+            async with self.sessionmaker() as session, session.begin():
+                for channel in await repository.give_up_stuck(
+                    session,
+                    self.settings.delivery_max_attempts,
+                    self.settings.delivery_sending_timeout_seconds,
+                ):
+                    DELIVERIES_DEAD.labels(channel, "no-answer").inc()
+        try:
+            counts = await asyncio.gather(*(self._round(name) for name in self.channels))
+        finally:
+            if settle:
+                await self._settle()
         return sum(counts)
+
+    async def _settle(self, name: str | None = None) -> None:
+        """Wait for the outcomes being written (one channel's, or all); a failed write leaves
+        its rows in ``sending``, to be sent again with the same reference after the timeout."""
+        for channel in [name] if name else list(self._recording):
+            task = self._recording.pop(channel, None)
+            if task is not None:
+                await task
+
+    async def _send_all(
+        self, name: str, claimed: Sequence[repository.Claimed]
+    ) -> list[Result | None]:
+        """Send a claimed batch through ``delivery_concurrency`` lanes, in claim order."""
+        results: list[Result | None] = [None] * len(claimed)
+        work = iter(enumerate(claimed))
+
+        async def lane() -> None:
+            for i, item in work:
+                results[i] = await self._send(name, item)
+
+        lanes = min(self.settings.delivery_concurrency, len(claimed))
+        await asyncio.gather(*(lane() for _ in range(lanes)))
+        return results
 
     async def _round(self, name: str) -> int:
         breaker = self.breakers[name]
@@ -91,9 +133,10 @@ class DeliveryWorker:
         if not claimed:
             breaker.release_probe()
             return 0
-        results = await asyncio.gather(*(self._send(name, item) for item in claimed))
+        results = await self._send_all(name, claimed)
         outcomes: list[repository.Outcome] = []
         invalid_devices = []
+        attempts: Counter[str] = Counter()  # counted per round: a labelled look-up per call costs
         for item, result in zip(claimed, results, strict=True):
             if result is None:  # expired or device gone: not a call
                 outcomes.append(self._dead(item, "expired or device inactive", "expired"))
@@ -109,10 +152,21 @@ class DeliveryWorker:
                     )
                 )
                 continue
-            DELIVERY_ATTEMPTS.labels(name, result.outcome.value).inc()
+            attempts[result.outcome.value] += 1
             outcomes.append(self._outcome(item, result))
             if result.outcome is Outcome.INVALID_TARGET and item.device_id is not None:
                 invalid_devices.append(item.device_id)
+        for outcome, n in attempts.items():
+            DELIVERY_ATTEMPTS.labels(name, outcome).inc(n)
+        # One round's outcomes in flight at a time per channel: the previous one first.
+        await self._settle(name)
+        self._recording[name] = asyncio.create_task(self._record(outcomes, invalid_devices))
+        BREAKER_OPEN.labels(name).set(0 if breaker.is_closed else 1)
+        return sum(1 for r in results if r is not None and r is not _NOT_SENT)
+
+    async def _record(
+        self, outcomes: Sequence[repository.Outcome], invalid_devices: Sequence[uuid.UUID]
+    ) -> None:
         async with self.sessionmaker() as session, session.begin():
             await repository.record(session, outcomes)
             if invalid_devices:
@@ -123,8 +177,6 @@ class DeliveryWorker:
             await repository.scrub_settled_secrets(
                 session, [o.id for o in outcomes if o.status in ("delivered", "dead")]
             )
-        BREAKER_OPEN.labels(name).set(0 if breaker.is_closed else 1)
-        return sum(1 for r in results if r is not None and r is not _NOT_SENT)
 
     async def _send(self, name: str, item: repository.Claimed) -> Result | None:
         if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
