@@ -52,6 +52,7 @@ from lindung_shared.events import TOPICS as CATALOGUE_TOPICS
 from lindung_shared.events import encode_envelope
 from lindung_shared.events.catalogue import ExposureDetected, make_event
 from lindung_shared.kafka import create_producer
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.testing import fresh_database, unique
 from sqlalchemy import text
 
@@ -194,7 +195,7 @@ async def seed_recipients(sessionmaker: Any, contacts: list[uuid.UUID]) -> None:
 
 async def commit_ends(bootstrap: str, group: str) -> None:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **kafka_security()
     )
     await consumer.start()
     try:
