@@ -78,16 +78,10 @@ def test_the_whole_story(told: tuple[Story, dict[str, Any]]) -> None:
     assert "Ayu" not in budi[0]["body"], "a contact is never told who the case is"
 
 
-#: Where the story's names and phone numbers are still stored in clear, and why (issue 12,
-#: part 2, not finished: docs/privacy.md, "Gaps"). Anything found anywhere else fails.
-KNOWN_IN_CLEAR: dict[str, set[str]] = {
-    # (health-records' people keep the name and phone sealed, the phone also as a keyed hash.)
-    # The phone travels to the notifier in clear, and the notifier keeps it to send SMS.
-    "topic:lindung.people": {"phone"},
-    "topic:lindung.sign-in-codes": {"phone"},
-    "lindung_notifier.recipients.phone_e164": {"phone"},
-    "lindung_notifier.deliveries.destination": {"phone"},
-}
+#: Where the story's names and phone numbers may be stored in clear: nowhere. Health-records
+#: keeps them as keyed hashes and AES-256-GCM ciphertext; the phone travels to the notifier and
+#: rests there sealed (lindung_shared.sealing). Anything found anywhere fails.
+KNOWN_IN_CLEAR: dict[str, set[str]] = {}
 
 
 def test_no_personal_data_in_clear_after_the_story(told: tuple[Story, dict[str, Any]]) -> None:

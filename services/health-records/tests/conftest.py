@@ -12,7 +12,7 @@ import pytest
 from lindung_health.api import build_app
 from lindung_health.manifest import MIGRATIONS_DIR
 from lindung_health.settings import Settings
-from lindung_health.testing import enrol_resident, new_nik
+from lindung_health.testing import enrol_resident, new_nik, open_sealed
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.testing import app_client, bearer, fresh_database
 from sqlalchemy import text
@@ -117,7 +117,7 @@ class People:
             ).scalar_one()
         answer = await self.client.post(
             "/v1/auth/token",
-            json={"request_id": asked.json()["request_id"], "code": payload["code"]},
+            json={"request_id": asked.json()["request_id"], "code": open_sealed(payload)["code"]},
         )
         assert answer.status_code == 200, answer.text
         token: str = answer.json()["access_token"]

@@ -14,13 +14,16 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from lindung_notifier.consumers import TOPICS, build_consumer
 from lindung_notifier.recipients.identity import manager_recipient
+from lindung_notifier.testing import opened, sealed
 from lindung_shared.events import DEAD_LETTER_TOPIC, encode_envelope
 from lindung_shared.events import TOPICS as CATALOGUE_TOPICS
 from lindung_shared.events.catalogue import (
     ExposureDetected,
     PersonContactChanged,
+    PersonContactChangedV2,
     PersonPhoneChanged,
     SignInCodeIssued,
+    SignInCodeIssuedV2,
     VenueCaseVisited,
     VenueCaseVisitRetracted,
     VenueCrowding,
@@ -29,6 +32,7 @@ from lindung_shared.events.catalogue import (
     make_event,
 )
 from lindung_shared.kafka import create_producer
+from lindung_shared.sealing import Sealer
 from lindung_shared.testing import start_at_the_end, unique
 from sqlalchemy import text
 
@@ -103,7 +107,10 @@ async def channels_of(sessionmaker, recipient: str) -> list[tuple[str, str | Non
             ),
             {"r": recipient},
         )
-        return [(r[0], r[1]) for r in rows]
+        # Phones rest sealed: opened here to see where the SMS will go.
+        found = [(r[0], r[1]) for r in rows]
+        assert not any(d is not None and d.startswith("+") for _, d in found), found
+        return [(channel, opened(d) if channel == "sms" else d) for channel, d in found]
 
 
 def exposure(contact: uuid.UUID, *, tz: str = "Asia/Makassar") -> Any:
@@ -133,6 +140,7 @@ async def test_exposure_in_the_person_language_with_venue_time_and_once_on_repla
         make_event(
             "person.contact_changed",
             PersonContactChanged(person_id=person, phone_e164="+6281300000001", language="en"),
+            version=1,  # a v1 event (clear phone) is still read, and sealed on arrival
         ),
     )
 
@@ -178,6 +186,7 @@ async def test_sign_in_code_goes_by_sms_only_in_the_event_language(
                 language="id",
                 expires_at=datetime.now(UTC) + timedelta(minutes=5),
             ),
+            version=1,
         ),
     )
     rows = await eventually(lambda: inbox(sessionmaker, str(person)))
@@ -185,6 +194,36 @@ async def test_sign_in_code_goes_by_sms_only_in_the_event_language(
     assert (kind, language, in_inbox) == ("sign_in_code", "id", False)
     assert "424242" in body
     assert await channels_of(sessionmaker, str(person)) == [("sms", "+6281300000002")]
+
+
+async def test_a_sealed_sign_in_code_is_opened_for_the_sms_only(
+    consumer, producer, sessionmaker, settings
+) -> None:
+    sealer = Sealer(settings.contact_seal_key.get_secret_value())
+    person = uuid.uuid4()
+    await send(
+        producer,
+        make_event(
+            "sign_in.code_issued",
+            SignInCodeIssuedV2(
+                person_id=person,
+                phone_sealed=sealer.seal("+6281300000005", "phone"),
+                code_sealed=sealer.seal("515151", "code"),
+                language="en",
+                expires_at=datetime.now(UTC) + timedelta(minutes=5),
+            ),
+        ),
+    )
+    rows = await eventually(lambda: inbox(sessionmaker, str(person)))
+    assert "515151" in rows[0][3]
+    assert await channels_of(sessionmaker, str(person)) == [("sms", "+6281300000005")]
+    async with sessionmaker() as session:
+        stored = (
+            await session.execute(
+                text("SELECT phone_sealed FROM recipients WHERE subject = :s"), {"s": str(person)}
+            )
+        ).scalar_one_or_none()
+    assert stored is None  # a code carries its own phone; it is not the person's contact
 
 
 async def test_a_phone_change_is_told_to_the_old_number_only(
@@ -197,7 +236,7 @@ async def test_a_phone_change_is_told_to_the_old_number_only(
             "person.phone_changed",
             PersonPhoneChanged(
                 person_id=person,
-                old_phone_e164="+6281300000003",
+                old_phone_sealed=sealed("+6281300000003"),
                 language="en",
                 changed_at=changed_at,
                 by="officer",
@@ -205,7 +244,9 @@ async def test_a_phone_change_is_told_to_the_old_number_only(
         ),
         make_event(
             "person.contact_changed",
-            PersonContactChanged(person_id=person, phone_e164="+6281300000004", language="en"),
+            PersonContactChangedV2(
+                person_id=person, phone_sealed=sealed("+6281300000004"), language="en"
+            ),
         ),
     ):
         await send(producer, event)

@@ -26,6 +26,10 @@ class Settings(ServiceSettings):
     identity_signing_key_pem: SecretStr = Field(
         default=SecretStr("dev-only"), alias="HEALTH_IDENTITY_SIGNING_KEY_PEM"
     )
+    #: Shared with the notifier: seals phones and sign-in codes for it (lindung_shared.sealing).
+    contact_seal_key: SecretStr = Field(
+        default=SecretStr("dev-only-contact-seal-key-change-me"), alias="LINDUNG_CONTACT_SEAL_KEY"
+    )
     identity_key_id: str = Field(default="identity-1", alias="HEALTH_IDENTITY_KEY_ID")
     citizen_token_ttl_seconds: int = 12 * 3600
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+from lindung_shared.sealing import Sealer
 
 from lindung_health.certificates.trust import Csca, generate_development_csca
 from lindung_health.feeds.codes import CVX, INTERPRETATION, LOINC, NIK_SYSTEM, SNOMED
@@ -129,3 +130,18 @@ def dev_csca(country: str) -> Csca:
     the service's configured CSCA and issue foreign document signers under it)."""
     now = datetime.now(UTC)
     return generate_development_csca(country, now - timedelta(days=2), timedelta(days=400))
+
+
+def open_sealed(payload: dict[str, Any]) -> dict[str, Any]:
+    """A staged event's payload with its sealed fields opened (as the notifier does): the
+    phone as ``phone_e164`` / ``old_phone_e164`` and the code as ``code``."""
+    sealer = Sealer(Settings().contact_seal_key.get_secret_value())
+    opened = dict(payload)
+    for sealed, label, name in (
+        ("phone_sealed", "phone", "phone_e164"),
+        ("old_phone_sealed", "phone", "old_phone_e164"),
+        ("code_sealed", "code", "code"),
+    ):
+        if sealed in opened:
+            opened[name] = sealer.unseal(opened[sealed], label)
+    return opened

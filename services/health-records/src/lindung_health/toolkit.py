@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lindung_shared.sealing import Sealer
+
 from lindung_health.people.nik import RegionCodes
 from lindung_health.people.protection import NikProtector
 from lindung_health.settings import Settings
@@ -14,6 +16,8 @@ class Toolkit:
     settings: Settings
     protector: NikProtector
     regions: RegionCodes
+    #: Seals what the notifier alone may read (phones, sign-in codes).
+    sealer: Sealer
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Toolkit:
@@ -24,4 +28,5 @@ class Toolkit:
                 settings.nik_encryption_key.get_secret_value(),
             ),
             regions=RegionCodes.from_setting(settings.extra_region_codes),
+            sealer=Sealer(settings.contact_seal_key.get_secret_value()),
         )

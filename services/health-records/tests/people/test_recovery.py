@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from lindung_health.testing import open_sealed
 from lindung_shared.events import encode_envelope, make_event
 from lindung_shared.events.catalogue import TokensRevoked
 from lindung_shared.kafka import create_producer
@@ -72,7 +73,7 @@ async def _last_event(sessionmaker, event_type: str, person_id: str) -> dict[str
                 {"t": event_type, "k": person_id},
             )
         ).scalar_one()
-    return payload
+    return open_sealed(payload)
 
 
 async def _refused_within_a_second(client, relay: Revocations, token: str) -> None:

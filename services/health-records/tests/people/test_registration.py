@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from lindung_health.people.nik import nik_for
-from lindung_health.testing import bundle, enrol_resident, immunization, new_nik
+from lindung_health.testing import bundle, enrol_resident, immunization, new_nik, open_sealed
 from sqlalchemy import text
 
 
@@ -128,7 +128,8 @@ async def test_contact_change_emits_an_event(client, people, sessionmaker) -> No
             .scalars()
             .all()
         )
-    assert [p["phone_e164"] for p in payloads] == [person["phone"], person["phone"]]
+    assert [open_sealed(p)["phone_e164"] for p in payloads] == [person["phone"]] * 2
+    assert not any(person["phone"] in str(p) for p in payloads)  # sealed for the notifier
     assert [p["language"] for p in payloads] == ["id", "en"]
 
 

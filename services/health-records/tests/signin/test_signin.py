@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lindung_health.models import SignInCode
+from lindung_health.testing import open_sealed
 from sqlalchemy import select, text
 
 
@@ -17,7 +18,8 @@ async def _issued_code(sessionmaker, person_id: str) -> dict:
                 {"k": person_id},
             )
         ).scalar_one()
-    return payload
+    assert "code" not in payload and "phone_e164" not in payload  # sealed for the notifier
+    return open_sealed(payload)
 
 
 async def test_code_flow_gives_a_token_that_works_on_my_status(

@@ -13,8 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from lindung_shared.events import Envelope
-from lindung_shared.events.catalogue import PersonContactChanged, VenueSnapshot
+from lindung_shared.events.catalogue import (
+    PersonContactChanged,
+    PersonContactChangedV2,
+    VenueSnapshot,
+)
 from lindung_shared.kafka.consumer import EventConsumer, Handler, PermanentEventError
+from lindung_shared.sealing import Sealer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_notifier.notifications.fanout import Intent, fan_out
@@ -50,11 +55,20 @@ async def deliver(session: AsyncSession, intents: list[Intent]) -> None:
         raise UnknownTemplateKey(str(exc)) from exc
 
 
-async def on_contact_changed(session: AsyncSession, event: Envelope[Any]) -> None:
-    p: PersonContactChanged = event.payload
-    await recipients.upsert_contact(
-        session, str(p.person_id), p.phone_e164, p.language.value, event.occurred_at
-    )
+def contact_handler(sealer: Sealer) -> Handler:
+    """Keep a person's phone, sealed (a v1 event's clear phone is sealed on arrival)."""
+
+    async def on_contact_changed(session: AsyncSession, event: Envelope[Any]) -> None:
+        p: PersonContactChanged | PersonContactChangedV2 = event.payload
+        if isinstance(p, PersonContactChangedV2):
+            sealed = p.phone_sealed
+        else:
+            sealed = sealer.seal(p.phone_e164, "phone")
+        await recipients.upsert_contact(
+            session, str(p.person_id), sealed, p.language.value, event.occurred_at
+        )
+
+    return on_contact_changed
 
 
 async def on_venue(session: AsyncSession, event: Envelope[Any]) -> None:
@@ -64,7 +78,7 @@ async def on_venue(session: AsyncSession, event: Envelope[Any]) -> None:
     )
 
 
-def handlers(planners: Mapping[str, Planner]) -> dict[str, Handler]:
+def handlers(planners: Mapping[str, Planner], sealer: Sealer) -> dict[str, Handler]:
     """Per-event handlers (the isolated path, and the contract for each type)."""
 
     def notifying(planner: Planner) -> Handler:
@@ -74,7 +88,7 @@ def handlers(planners: Mapping[str, Planner]) -> dict[str, Handler]:
         return handle
 
     found: dict[str, Handler] = {t: notifying(p) for t, p in planners.items()}
-    found["person.contact_changed"] = on_contact_changed
+    found["person.contact_changed"] = contact_handler(sealer)
     found["venue.registered"] = on_venue
     found["venue.updated"] = on_venue
     return found
@@ -83,8 +97,8 @@ def handlers(planners: Mapping[str, Planner]) -> dict[str, Handler]:
 class BatchingConsumer(EventConsumer):
     """The shared runner, with the whole-batch fast path for notifying events."""
 
-    def __init__(self, *, planners: Mapping[str, Planner], **kwargs: Any) -> None:
-        super().__init__(handlers=handlers(planners), **kwargs)
+    def __init__(self, *, planners: Mapping[str, Planner], sealer: Sealer, **kwargs: Any) -> None:
+        super().__init__(handlers=handlers(planners, sealer), **kwargs)
         self.planners = dict(planners)
 
     async def handle_batch(self, session: AsyncSession, events: list[Envelope[Any]]) -> None:
@@ -107,6 +121,7 @@ def build_consumer(settings: Settings, **kwargs: Any) -> BatchingConsumer:
         group_id=kwargs.pop("group_id", settings.consumer_group),
         topics=TOPICS,
         planners=Planners(settings).by_type(),
+        sealer=Sealer(settings.contact_seal_key.get_secret_value()),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         batch_size=kwargs.pop("batch_size", settings.consumer_batch_size),
         **kwargs,

@@ -30,7 +30,7 @@ recipients = Table(
     "recipients",
     metadata,
     Column("subject", Text, primary_key=True),
-    Column("phone_e164", Text, nullable=True),
+    Column("phone_sealed", Text, nullable=True),
     Column("language", Text, nullable=False, server_default="id"),
     #: When the phone was last changed (the event's time: a late, older event loses).
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -102,7 +102,8 @@ deliveries = Table(
     ),
     Column("channel", Text, nullable=False),
     Column("device_id", UUID(as_uuid=True), ForeignKey("devices.id"), nullable=True),
-    #: The phone number for SMS, fixed when the delivery is created.
+    #: The phone number for SMS, fixed when the delivery is created: sealed (opened only when
+    #: the SMS is sent, lindung_shared.sealing).
     Column("destination", Text, nullable=True),
     Column("status", Text, nullable=False, server_default="pending"),
     Column("attempts", Integer, nullable=False, server_default="0"),

@@ -14,12 +14,14 @@ from lindung_shared.events.catalogue import (
     ExposureRetracted,
     PersonPhoneChanged,
     SignInCodeIssued,
+    SignInCodeIssuedV2,
     StatusChanged,
     VenueCaseVisited,
     VenueCrowding,
     ZoneVisitorAlert,
 )
 from lindung_shared.regions import timezone_of_regency
+from lindung_shared.sealing import Sealer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_notifier.notifications.fanout import SMS, Intent
@@ -36,6 +38,7 @@ class Planners:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.sealer = Sealer(settings.contact_seal_key.get_secret_value())
 
     def by_type(self) -> dict[str, Planner]:
         return {
@@ -53,19 +56,23 @@ class Planners:
         }
 
     async def sign_in_code(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
-        p: SignInCodeIssued = event.payload
+        p: SignInCodeIssued | SignInCodeIssuedV2 = event.payload
+        if isinstance(p, SignInCodeIssuedV2):
+            phone, code = p.phone_sealed, self.sealer.unseal(p.code_sealed, "code")
+        else:
+            phone, code = self.sealer.seal(p.phone_e164, "phone"), p.code
         return [
             Intent(
                 recipient=str(p.person_id),
                 kind="sign_in_code",
                 template_key="sign_in.code",
-                params={"code": p.code, "expires": p.expires_at},
+                params={"code": code, "expires": p.expires_at},
                 source_event_id=event.id,
                 timezone=self.settings.default_timezone,
                 channels=(SMS,),
                 in_inbox=False,
                 language=p.language.value,
-                phone=p.phone_e164,
+                phone=phone,  # sealed: opened only when the SMS is sent
                 expires_at=p.expires_at,
             )
         ]
@@ -84,7 +91,7 @@ class Planners:
                 channels=(SMS,),
                 in_inbox=False,
                 language=p.language.value,
-                phone=p.old_phone_e164,
+                phone=p.old_phone_sealed,
             )
         ]
 

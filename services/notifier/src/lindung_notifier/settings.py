@@ -10,6 +10,11 @@ class Settings(ServiceSettings):
     http_port: int = Field(default=8004, alias="NOTIFIER_HTTP_PORT")
     worker_metrics_port: int = Field(default=9104, alias="NOTIFIER_WORKER_METRICS_PORT")
     consumer_group: str = "notifier"
+    #: Shared with health-records: opens the phones and sign-in codes it seals for us
+    #: (lindung_shared.sealing); phones stay sealed in our tables until an SMS is sent.
+    contact_seal_key: SecretStr = Field(
+        default=SecretStr("dev-only-contact-seal-key-change-me"), alias="LINDUNG_CONTACT_SEAL_KEY"
+    )
     #: Events per consumer batch (one transaction, one statement per table for the fan-out).
     consumer_batch_size: int = 1000
 

@@ -15,6 +15,7 @@ from lindung_notifier.delivery.worker import DeliveryWorker
 from lindung_notifier.notifications.fanout import SMS, Intent, fan_out
 from lindung_notifier.recipients import repository as recipients
 from lindung_notifier.settings import Settings
+from lindung_notifier.testing import sealed
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -65,7 +66,9 @@ async def person(
     subject = str(uuid.uuid4())
     async with sessionmaker() as session, session.begin():
         if phone:
-            await recipients.upsert_contact(session, subject, phone, language, datetime.now(UTC))
+            await recipients.upsert_contact(
+                session, subject, sealed(phone), language, datetime.now(UTC)
+            )
         for token in device_tokens:
             await session.execute(
                 text(
@@ -90,7 +93,7 @@ async def notify(sessionmaker: async_sessionmaker[AsyncSession], *subjects: str,
             channels=kw.get("channels", ("push", "sms")),
             expires_at=kw.get("expires_at"),
             in_inbox=kw.get("in_inbox", True),
-            phone=kw.get("phone"),
+            phone=sealed(kw["phone"]) if kw.get("phone") else None,
         )
         for s in subjects
     ]

@@ -10,6 +10,7 @@ from lindung_notifier.api import build_app
 from lindung_notifier.notifications.fanout import Intent, fan_out
 from lindung_notifier.recipients import repository as recipients
 from lindung_notifier.recipients.identity import manager_recipient
+from lindung_notifier.testing import sealed
 from lindung_shared.testing import app_client, bearer
 from sqlalchemy import text
 
@@ -23,7 +24,9 @@ async def client(settings) -> AsyncIterator[httpx.AsyncClient]:
 async def give(sessionmaker, subject: str, n: int, *, phone: str | None = None) -> None:
     async with sessionmaker() as session, session.begin():
         if phone:
-            await recipients.upsert_contact(session, subject, phone, "id", datetime.now(UTC))
+            await recipients.upsert_contact(
+                session, subject, sealed(phone), "id", datetime.now(UTC)
+            )
         await fan_out(
             session,
             [

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -236,13 +236,27 @@ class PersonContactChanged(Payload):
     language: Language = Language.ID
 
 
+#: A value sealed for the notifier (``lindung_shared.sealing``): AES-256-GCM, never in clear.
+Sealed = Annotated[str, Field(pattern=r"^s1\.[A-Za-z0-9_-]{16,400}$")]
+
+
+class PersonContactChangedV2(Payload):
+    """Delivery details for the notifier, the phone sealed (``lindung_shared.sealing``, label
+    "phone"): the topic carries no phone number in clear."""
+
+    person_id: uuid.UUID
+    phone_sealed: Sealed
+    language: Language = Language.ID
+
+
 class PersonPhoneChanged(Payload):
     """Tell the old number that the account's phone changed (by the person, proven by a code
     sent to the new number, or by an officer's recovery): whoever did not ask for it knows to
-    see a health officer. Sent before the ``person.contact_changed`` with the new number."""
+    see a health officer. Sent before the ``person.contact_changed`` with the new number.
+    The old number is sealed (label "phone")."""
 
     person_id: uuid.UUID
-    old_phone_e164: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    old_phone_sealed: Sealed
     language: Language = Language.ID
     changed_at: AwareDatetime
     by: Literal["person", "officer"]
@@ -252,6 +266,17 @@ class SignInCodeIssued(Payload):
     person_id: uuid.UUID
     phone_e164: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
     code: str = Field(pattern=r"^\d{6}$")
+    language: Language = Language.ID
+    expires_at: AwareDatetime
+
+
+class SignInCodeIssuedV2(Payload):
+    """A one-time code to send by SMS; the phone (label "phone") and the code (label "code")
+    sealed for the notifier."""
+
+    person_id: uuid.UUID
+    phone_sealed: Sealed
+    code_sealed: Sealed
     language: Language = Language.ID
     expires_at: AwareDatetime
 
@@ -488,6 +513,15 @@ _SPECS = (
         "A person's phone or language changed (or was first set).",
     ),
     EventSpec(
+        "person.contact_changed",
+        2,
+        "lindung.people",
+        PersonContactChangedV2,
+        "person_id",
+        "health-records",
+        "A person's phone or language changed (or was first set); the phone sealed.",
+    ),
+    EventSpec(
         "person.phone_changed",
         1,
         "lindung.people",
@@ -504,6 +538,15 @@ _SPECS = (
         "person_id",
         "health-records",
         "A one-time sign-in code to deliver by SMS.",
+    ),
+    EventSpec(
+        "sign_in.code_issued",
+        2,
+        "lindung.sign-in-codes",
+        SignInCodeIssuedV2,
+        "person_id",
+        "health-records",
+        "A one-time code to deliver by SMS; the phone and the code sealed.",
     ),
     EventSpec(
         "person.tokens_revoked",

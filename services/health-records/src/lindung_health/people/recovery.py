@@ -97,7 +97,7 @@ async def _move_to_phone(
                 "person.phone_changed",
                 PersonPhoneChanged(
                     person_id=person.id,
-                    old_phone_e164=old_phone,
+                    old_phone_sealed=tk.sealer.seal(old_phone, "phone"),
                     language=Language(person.language),
                     changed_at=now,
                     by=by,  # type: ignore[arg-type]

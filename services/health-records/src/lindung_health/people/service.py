@@ -10,7 +10,7 @@ from typing import Any
 from lindung_shared import outbox
 from lindung_shared.errors import Conflict, NotFound, Unprocessable
 from lindung_shared.events import Envelope, Language, make_event
-from lindung_shared.events.catalogue import PersonContactChanged
+from lindung_shared.events.catalogue import PersonContactChangedV2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_health.audit import repository as audit
@@ -178,9 +178,9 @@ async def bind_phone(session: AsyncSession, tk: Toolkit, person: Person, now: da
 def _contact_event(tk: Toolkit, person: Person) -> Envelope[Any]:
     return make_event(
         "person.contact_changed",
-        PersonContactChanged(
+        PersonContactChangedV2(
             person_id=person.id,
-            phone_e164=phone_of(tk.protector, person),
+            phone_sealed=tk.sealer.seal(phone_of(tk.protector, person), "phone"),
             language=Language(person.language),
         ),
     )

@@ -12,7 +12,7 @@ from lindung_shared import outbox
 from lindung_shared.auth import Role, TokenIssuer
 from lindung_shared.errors import Problem, Unauthorized, Unprocessable
 from lindung_shared.events import Language, make_event
-from lindung_shared.events.catalogue import SignInCodeIssued
+from lindung_shared.events.catalogue import SignInCodeIssuedV2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lindung_health.models import Person, SignInCode
@@ -94,10 +94,10 @@ async def issue_code(
         [
             make_event(
                 "sign_in.code_issued",
-                SignInCodeIssued(
+                SignInCodeIssuedV2(
                     person_id=person.id,
-                    phone_e164=phone,
-                    code=code,
+                    phone_sealed=tk.sealer.seal(phone, "phone"),
+                    code_sealed=tk.sealer.seal(code, "code"),
                     language=Language(person.language),
                     expires_at=expires,
                 ),

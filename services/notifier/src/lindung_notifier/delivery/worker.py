@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from lindung_shared.sealing import Sealer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lindung_notifier.delivery import repository
@@ -54,6 +55,7 @@ class DeliveryWorker:
         channels: Sequence[Channel],
     ) -> None:
         self.settings = settings
+        self.sealer = Sealer(settings.contact_seal_key.get_secret_value())
         self.sessionmaker = sessionmaker
         self.channels = {c.name: c for c in channels}
         self.breakers = {
@@ -189,7 +191,7 @@ class DeliveryWorker:
             title=item.title,
             body=item.body,
             data=item.data,
-            phone=item.phone,
+            phone=self.sealer.unseal(item.phone, "phone") if item.phone else None,
             device_token=item.device_token,
         )
         async with self._limit:

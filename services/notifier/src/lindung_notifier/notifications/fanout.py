@@ -133,6 +133,6 @@ def _targets(
         for device_id in devices.get(intent.recipient, ()):
             yield PUSH, device_id, None
     if SMS in intent.channels:
-        phone = intent.phone or (contact.phone_e164 if contact else None)
+        phone = intent.phone or (contact.phone_sealed if contact else None)
         if phone:
             yield SMS, None, phone

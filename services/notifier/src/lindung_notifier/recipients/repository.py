@@ -12,17 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 @dataclass(frozen=True)
 class Contact:
-    phone_e164: str | None
+    phone_sealed: str | None
     language: str
 
 
 _UPSERT_CONTACT = text(
     """
-    INSERT INTO recipients (subject, phone_e164, language, updated_at, language_updated_at)
+    INSERT INTO recipients (subject, phone_sealed, language, updated_at, language_updated_at)
     VALUES (:subject, :phone, :language, :at, :at)
     ON CONFLICT (subject) DO UPDATE
-       SET phone_e164 = CASE WHEN recipients.updated_at <= excluded.updated_at
-                             THEN excluded.phone_e164 ELSE recipients.phone_e164 END,
+       SET phone_sealed = CASE WHEN recipients.updated_at <= excluded.updated_at
+                             THEN excluded.phone_sealed ELSE recipients.phone_sealed END,
            language = CASE WHEN recipients.language_updated_at <= excluded.language_updated_at
                            THEN excluded.language ELSE recipients.language END,
            updated_at = greatest(recipients.updated_at, excluded.updated_at),
@@ -63,7 +63,7 @@ async def set_language(session: AsyncSession, subject: str, language: str) -> st
 async def get_contact(session: AsyncSession, subject: str) -> Contact | None:
     row = (
         await session.execute(
-            text("SELECT phone_e164, language FROM recipients WHERE subject = :s"), {"s": subject}
+            text("SELECT phone_sealed, language FROM recipients WHERE subject = :s"), {"s": subject}
         )
     ).first()
     return Contact(row[0], row[1]) if row else None
@@ -72,7 +72,7 @@ async def get_contact(session: AsyncSession, subject: str) -> Contact | None:
 async def contacts(session: AsyncSession, subjects: Sequence[str]) -> dict[str, Contact]:
     rows = await session.execute(
         text(
-            "SELECT subject, phone_e164, language FROM recipients "
+            "SELECT subject, phone_sealed, language FROM recipients "
             "WHERE subject = ANY(CAST(:subjects AS text[]))"
         ),
         {"subjects": list(subjects)},
