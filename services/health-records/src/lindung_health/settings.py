@@ -85,6 +85,9 @@ class Settings(ServiceSettings):
     sweeper_interval_seconds: float = 30.0
     sweeper_batch_size: int = 500
     #: How often a worker looks for a bulk import to apply (it then drains it chunk by chunk).
+    #: Days a bulk import (its staged lines and error rows) is kept after it completed, or
+    #: after it was opened if it never completed.
+    import_retention_days: int = Field(default=7, ge=1, alias="HEALTH_IMPORT_RETENTION_DAYS")
     import_interval_seconds: float = Field(
         default=2.0, gt=0, alias="HEALTH_IMPORT_INTERVAL_SECONDS"
     )

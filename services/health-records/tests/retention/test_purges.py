@@ -127,6 +127,23 @@ async def _seed(sessionmaker, person_id: uuid.UUID) -> dict[str, dict[str, uuid.
             )
             ids.setdefault("issued_certificates", {})[label] = issued
             ids.setdefault("foreign_certificates", {})[label] = attached
+        for label, age in (("old", timedelta(days=8)), ("new", timedelta(days=6))):
+            job = uuid.uuid4()
+            await session.execute(
+                text(
+                    "INSERT INTO feed_imports (id, source, owner, state, created_at) "
+                    "VALUES (:id, 'backfill', 'feed-1', 'uploading', :at)"
+                ),
+                {"id": job, "at": NOW - age},
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO feed_import_lines (import_id, part, line, body) "
+                    "VALUES (:id, 0, 0, '{}')"
+                ),
+                {"id": job},
+            )
+            ids.setdefault("feed_imports", {})[label] = job
     return ids
 
 
@@ -158,6 +175,11 @@ async def test_every_purge_deletes_what_is_past_its_time(settings, sessionmaker,
         assert done[table] >= 1
         assert PURGED_ROWS.labels("health-records", table)._value.get() >= before[table] + 1
     async with sessionmaker() as session:
+        staged = await session.execute(
+            text("SELECT import_id FROM feed_import_lines WHERE import_id = ANY(:ids)"),
+            {"ids": list(ids["feed_imports"].values())},
+        )
+        assert list(staged.scalars()) == [ids["feed_imports"]["new"]]  # the lines go with it
         cases = await session.execute(
             text("SELECT record_id FROM cases WHERE person_id = :p"), {"p": person_id}
         )

@@ -15,6 +15,10 @@
   certificates' source, and the national registry holds them anyway.
 - **Certificates** issued or attached (EU DCC: name and birth date inside): 30 days after
   they expired (``certificate_retention_days``), when nobody can use them any more.
+- **Bulk imports** (their staged NDJSON lines hold NIKs in clear until applied; their error
+  rows, line numbers and reasons): a job is deleted with its lines and errors (cascade)
+  ``import_retention_days`` (default 7) after it completed, or after it was opened if it was
+  never completed (an upload abandoned, a job never started).
 """
 
 from __future__ import annotations
@@ -69,6 +73,13 @@ _FOREIGN_CERTIFICATES = batched_delete(
 )
 
 
+_FEED_IMPORTS = batched_delete(
+    "feed_imports",
+    "coalesce(finished_at, created_at) < :before",
+    order_by="created_at",
+)
+
+
 def purges(settings: Settings, now: datetime) -> list[Purge]:
     return [
         Purge(
@@ -96,5 +107,10 @@ def purges(settings: Settings, now: datetime) -> list[Purge]:
             "foreign_certificates",
             _FOREIGN_CERTIFICATES,
             {"before": now - timedelta(days=settings.certificate_retention_days)},
+        ),
+        Purge(
+            "feed_imports",
+            _FEED_IMPORTS,
+            {"before": now - timedelta(days=settings.import_retention_days)},
         ),
     ]
