@@ -63,3 +63,34 @@ def test_new_keys_only_inside_a_checkout(tmp_path: Path, monkeypatch: pytest.Mon
     assert keys_dir_problem(tmp_path / ".keys") is None
     monkeypatch.setenv("LINDUNG_KEYS_DIR", str(tmp_path / "elsewhere"))
     assert keys_dir_problem(tmp_path / "elsewhere") is None
+
+
+def _mint(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lindung_shared.cli", "token", *args],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_an_officer_token_carries_its_jurisdiction() -> None:
+    minted = _mint(
+        "--role", "health_officer", "--subject", "o-1", "--jurisdiction", "regencies:3273,3204"
+    )
+    assert minted.returncode == 0, minted.stderr
+
+    async def verify() -> object:
+        verifier = TokenVerifier(ServiceSettings())
+        await verifier.load()
+        return (await verifier.verify(minted.stdout.strip())).jurisdiction
+
+    jurisdiction = asyncio.run(verify())
+    assert str(jurisdiction) == "regencies:3204,3273"
+    assert jurisdiction.covers("3273") and not jurisdiction.covers("3171")  # type: ignore[attr-defined]
+    # an officer without one is refused at the command line; a bad one says what is wrong
+    missing = _mint("--role", "health_officer", "--subject", "o-2")
+    assert missing.returncode == 2 and "--jurisdiction" in missing.stderr
+    bad = _mint("--role", "health_officer", "--subject", "o-3", "--jurisdiction", "provinces:3")
+    assert bad.returncode == 2 and "2-digit" in bad.stderr
+    admin = _mint("--role", "admin", "--subject", "a-1")
+    assert admin.returncode == 0, admin.stderr

@@ -48,13 +48,19 @@ def world(suite: SuiteUrls, loop_thread: LoopThread) -> dict[str, Any]:
             "PUT",
             f"{suite.registry}/v1/capacity-rules/tourism",
             headers=story.officer,
-            json={"level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
+            json={
+                "level_1": 100,
+                "level_2": 75,
+                "level_3": 50,
+                "level_4": 25,
+                "reason": "portal test starts from the tourism rule",
+            },
         )
         await story.call(
             "PUT",
             f"{suite.registry}/v1/zones/{REGENCY}",
             headers=story.officer,
-            json={"level": 1, "note": "portal test starts at level 1"},
+            json={"level": 1, "note": "portal test starts at level 1", "reason": "test setup"},
         )
 
     loop_thread.run(start_at_level_1())
@@ -238,10 +244,12 @@ def test_an_officer_raises_the_regency_to_level_4_and_the_capacity_falls(
     assert row.locator(".effective-capacity").inner_text().startswith("40 /")
     assert_accessible(page)
     page.select_option("#level", "1")
+    page.fill("#reason", "mulai dari level 1 (uji portal)")
     page.click("main form[action$='/level'] button[type=submit]")
     arrive(page, rf"/regencies/{REGENCY}$")
     page.select_option("#level", "4")
     page.fill("#note", "PPKM level 4 (uji portal)")
+    page.fill("#reason", "Instruksi Mendagri (uji portal)")
     page.click("main form[action$='/level'] button[type=submit]")
     arrive(page, rf"/regencies/{REGENCY}$")
     assert page.locator("#zone-level").inner_text() == "4"
@@ -288,6 +296,8 @@ def test_an_officer_of_another_regency_cannot_see_the_venue(
         assert_accessible(page)
         screenshot(page, "lookup-en")
         page.goto("/rules")
+        assert page.locator("#rules tr.in-force").count() == 1
+        assert page.locator("#admin-only").count() == 1  # publishing needs the admin role
         assert_accessible(page)
     finally:
         context.close()

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from lindung_shared.auth import TokenIssuer
+from lindung_shared.auth import Jurisdiction, TokenIssuer
 
 from tests.e2e.devsystems import DevSystems
 
@@ -89,7 +89,11 @@ class Story:
         }
         self.officer = {
             "Authorization": "Bearer "
-            + self.issuer.issue(subject=f"officer-{self.run_id}", roles=["health_officer"])
+            + self.issuer.issue(
+                subject=f"officer-{self.run_id}",
+                roles=["health_officer"],
+                jurisdiction=Jurisdiction.national(),
+            )
         }
         self.http = httpx.AsyncClient(timeout=30)
 

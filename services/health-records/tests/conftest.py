@@ -57,7 +57,13 @@ def feed_headers(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture
 def officer_headers(settings: Settings) -> dict[str, str]:
+    """A health officer of national jurisdiction."""
     return bearer(settings, "health_officer", "officer-1")
+
+
+@pytest.fixture
+def admin_headers(settings: Settings) -> dict[str, str]:
+    return bearer(settings, "admin", "admin-1")
 
 
 class People:

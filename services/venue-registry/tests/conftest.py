@@ -59,7 +59,13 @@ def manager(token: Callable[..., Headers], manager_id: str) -> Headers:
 
 @pytest.fixture
 def officer(token: Callable[..., Headers]) -> Headers:
+    """A health officer of national jurisdiction."""
     return token("health_officer", f"officer-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def admin(token: Callable[..., Headers]) -> Headers:
+    return token("admin", f"admin-{uuid.uuid4().hex[:8]}")
 
 
 VENUE: dict[str, Any] = {

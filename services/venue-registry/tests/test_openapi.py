@@ -27,12 +27,13 @@ MODELS = {
 
 
 def _model(name: str) -> type[BaseModel]:
+    from lindung_shared import audit
     from lindung_venues.qr_codes import schemas as qr
     from lindung_venues.qr_keys import schemas as keys
     from lindung_venues.venues import schemas as venues
     from lindung_venues.zones import schemas as zones
 
-    for module in (venues, zones, qr, keys):
+    for module in (venues, zones, qr, keys, audit):
         if hasattr(module, name):
             model: type[BaseModel] = getattr(module, name)
             return model

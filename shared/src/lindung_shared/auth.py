@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from lindung_shared.errors import Forbidden, Unauthorized
+from lindung_shared.jurisdiction import Jurisdiction
 from lindung_shared.revocation import RevocationList
 from lindung_shared.settings import ServiceSettings
 from lindung_shared.tokens import (
@@ -35,6 +36,7 @@ from lindung_shared.tokens import (
 __all__ = [
     "DEV_JWKS",
     "DEV_PRIVATE_KEY",
+    "Jurisdiction",
     "Role",
     "TokenIssuer",
     "ensure_dev_keys",
@@ -54,9 +56,14 @@ class Principal:
     #: The subject's token generation when the token was issued (claim ``gen``; absent: 0):
     #: tokens below the subject's current floor are revoked (:mod:`lindung_shared.revocation`).
     generation: int = 0
+    #: An officer's reach (the token's ``jurisdiction`` claim); None reaches nowhere.
+    jurisdiction: Jurisdiction | None = None
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
+
+    def covers(self, regency_code: str) -> bool:
+        return self.jurisdiction is not None and self.jurisdiction.covers(regency_code)
 
 
 class TokenVerifier:
@@ -205,12 +212,19 @@ class TokenVerifier:
             roles = frozenset(Role(r) for r in _strings(claims, "roles"))
         except ValueError as exc:
             raise Unauthorized("the bearer token names an unknown role") from exc
+        jurisdiction = None
+        if "jurisdiction" in claims:
+            try:
+                jurisdiction = Jurisdiction.from_claim(claims["jurisdiction"])
+            except ValueError as exc:
+                raise Unauthorized(f"the bearer token is not valid: {exc}") from exc
         principal = Principal(
             subject=claims["sub"],
             roles=roles,
             venues=frozenset(_strings(claims, "venues")),
             token_id=claims.get("jti"),
             generation=generation,
+            jurisdiction=jurisdiction,
         )
         # Honoured until its expiry, without the decoder's leeway: a cached token never
         # outlives what a fresh check would accept.
@@ -257,6 +271,14 @@ def check_roles(principal: Principal, roles: tuple[Role, ...]) -> Principal:
     return principal
 
 
+def ensure_covers(principal: Principal, regency_code: str) -> None:
+    """403 ``outside-jurisdiction`` unless the officer's jurisdiction reaches the regency."""
+    if not principal.covers(regency_code):
+        raise Forbidden(
+            f"regency {regency_code} is outside your jurisdiction", code="outside-jurisdiction"
+        )
+
+
 def require_roles(*roles: Role) -> Bearer:
     """A dependency that admits a caller holding any of ``roles``."""
     return Bearer(*roles)
@@ -270,3 +292,4 @@ VenueManagerDep = Annotated[Principal, Depends(require_roles(Role.VENUE_MANAGER)
 HealthOfficerDep = Annotated[Principal, Depends(require_roles(Role.HEALTH_OFFICER))]
 FeedDep = Annotated[Principal, Depends(require_roles(Role.FEED))]
 ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
+AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]

@@ -1,6 +1,7 @@
 """``lindung``: operator and developer commands.
 
-- ``lindung token --role ROLE --subject ID [--venue ID]...``: a development access token.
+- ``lindung token --role ROLE --subject ID [--venue ID]... [--jurisdiction J]``: a development
+  access token (a health officer's needs ``--jurisdiction national|provinces:32|regencies:3273``).
 - ``lindung bootstrap``: create and migrate every service's database, create Kafka topics.
 - ``lindung topics``: create the catalogue's Kafka topics.
 - ``lindung feeds import FILE...``: a bulk NDJSON import into health-records, with progress
@@ -18,7 +19,7 @@ from pathlib import Path
 # Imports are made where they are needed: `lindung token` loads neither the web framework nor
 # the database and Kafka clients, and answers in a fraction of a second.
 
-ROLES = ("citizen", "venue_manager", "health_officer", "feed", "service")
+ROLES = ("citizen", "venue_manager", "health_officer", "admin", "feed", "service")
 
 
 def keys_dir_problem(keys_dir: Path) -> str | None:
@@ -48,10 +49,30 @@ def _token(args: argparse.Namespace) -> int:
     if problem:
         print(f"lindung token: {problem}", file=sys.stderr)
         return 2
+    jurisdiction = None
+    if args.jurisdiction:
+        from lindung_shared.jurisdiction import Jurisdiction
+
+        try:
+            jurisdiction = Jurisdiction.parse(args.jurisdiction)
+        except ValueError as exc:
+            print(f"lindung token: --jurisdiction: {exc}", file=sys.stderr)
+            return 2
+    elif "health_officer" in args.role:
+        print(
+            "lindung token: a health officer needs --jurisdiction "
+            "(national, provinces:32 or regencies:3273,3171)",
+            file=sys.stderr,
+        )
+        return 2
     issuer = TokenIssuer.development(settings)
     print(
         issuer.issue(
-            subject=args.subject, roles=args.role, venues=args.venue or (), ttl_seconds=args.ttl
+            subject=args.subject,
+            roles=args.role,
+            venues=args.venue or (),
+            ttl_seconds=args.ttl,
+            jurisdiction=jurisdiction,
         )
     )
     return 0
@@ -92,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--role", action="append", required=True, choices=ROLES)
     token.add_argument("--subject", required=True)
     token.add_argument("--venue", action="append", help="venue id (managers); repeatable")
+    token.add_argument(
+        "--jurisdiction",
+        help="a health officer's reach: national, provinces:31,32 or regencies:3273,3171",
+    )
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     sub.add_parser("bootstrap", help="create and migrate databases, create topics")
     sub.add_parser("topics", help="create the Kafka topics of the event catalogue")

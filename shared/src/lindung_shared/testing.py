@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from lindung_shared.auth import TokenIssuer
 from lindung_shared.dbadmin import create_database, drop_database
 from lindung_shared.events import TOPICS
+from lindung_shared.jurisdiction import Jurisdiction
 from lindung_shared.kafka.security import kafka_security
 from lindung_shared.migrations import upgrade
 from lindung_shared.settings import ServiceSettings
@@ -70,11 +71,19 @@ def bearer(
     subject: str | None = None,
     venues: tuple[str, ...] = (),
     ttl_seconds: int = 3600,
+    jurisdiction: Jurisdiction | None = None,
 ) -> dict[str, str]:
-    """Authorization headers with a development token for ``role``."""
+    """Authorization headers with a development token for ``role``. A health officer's token
+    is of national jurisdiction unless ``jurisdiction`` says otherwise."""
     issuer = TokenIssuer.development(settings)
+    if jurisdiction is None and role == "health_officer":
+        jurisdiction = Jurisdiction.national()
     token = issuer.issue(
-        subject=subject or str(uuid.uuid4()), roles=[role], venues=venues, ttl_seconds=ttl_seconds
+        subject=subject or str(uuid.uuid4()),
+        roles=[role],
+        venues=venues,
+        ttl_seconds=ttl_seconds,
+        jurisdiction=jurisdiction,
     )
     return {"Authorization": f"Bearer {token}"}
 

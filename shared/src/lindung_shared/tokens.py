@@ -17,6 +17,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from lindung_shared.jurisdiction import Jurisdiction
 from lindung_shared.settings import ServiceSettings
 
 
@@ -26,6 +27,8 @@ class Role(StrEnum):
     HEALTH_OFFICER = "health_officer"
     FEED = "feed"
     SERVICE = "service"
+    #: Publishes screening rules, retires QR signing keys, changes the DCC trust list.
+    ADMIN = "admin"
 
 
 DEV_PRIVATE_KEY = "auth-dev-private.pem"
@@ -90,11 +93,12 @@ class TokenIssuer:
         ttl_seconds: int = 3600,
         now: float | None = None,
         generation: int | None = None,
+        jurisdiction: Jurisdiction | None = None,
     ) -> str:
         """A signed token; ``generation`` (claim ``gen``) is the subject's token generation,
         for tokens that raising it must revoke (citizens')."""
         issued = int(now if now is not None else time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": subject,
@@ -107,6 +111,8 @@ class TokenIssuer:
         }
         if generation is not None:
             claims["gen"] = generation
+        if jurisdiction is not None:
+            claims["jurisdiction"] = jurisdiction.claim()
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.key_id})
 
     @classmethod

@@ -123,3 +123,48 @@ async def test_regency_summary_for_officers(
         await client.get(f"/v1/regencies/{regency}/summary", headers=manager)
     ).status_code == 403
     assert (await client.get("/v1/regencies/31x1/summary", headers=officer)).status_code == 422
+
+
+async def test_officers_read_only_within_their_jurisdiction(
+    client, db_settings, signer, make_venue, citizen_factory
+):
+    """A regency's officer reads its venues' occupancy, statistics and summary, and no other
+    regency's: the token's jurisdiction decides (403 outside-jurisdiction)."""
+    from lindung_shared.jurisdiction import Jurisdiction
+
+    regency = f"{uuid.uuid4().int % 9000 + 1000}"
+    other = f"{(int(regency) + 1) % 9000 + 1000}"
+    venue = await make_venue(regency_code=regency, name="Ours")
+    theirs = await make_venue(regency_code=other, name="Theirs")
+
+    def officer(jurisdiction: str) -> dict[str, str]:
+        return bearer(
+            db_settings,
+            "health_officer",
+            f"officer-{jurisdiction}",
+            jurisdiction=Jurisdiction.parse(jurisdiction),
+        )
+
+    local = officer(f"regencies:{regency}")
+    for path in ("occupancy", "stats"):
+        assert (
+            await client.get(f"/v1/venues/{venue.venue_id}/{path}", headers=local)
+        ).status_code == 200
+        refused = await client.get(f"/v1/venues/{theirs.venue_id}/{path}", headers=local)
+        assert refused.status_code == 403
+        assert refused.json()["type"].endswith("outside-jurisdiction")
+    assert (await client.get(f"/v1/regencies/{regency}/summary", headers=local)).status_code == 200
+    summary = await client.get(f"/v1/regencies/{other}/summary", headers=local)
+    assert summary.status_code == 403 and "Theirs" not in summary.text
+    province = officer(f"provinces:{regency[:2]}")
+    assert (
+        await client.get(f"/v1/regencies/{regency}/summary", headers=province)
+    ).status_code == 200
+    from lindung_shared.auth import TokenIssuer
+
+    bare = TokenIssuer.development(db_settings).issue(subject="o", roles=["health_officer"])
+    assert (
+        await client.get(
+            f"/v1/venues/{venue.venue_id}/stats", headers={"Authorization": f"Bearer {bare}"}
+        )
+    ).status_code == 403

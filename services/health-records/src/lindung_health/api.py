@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from lindung_shared.app import create_app, serve
+from lindung_shared.audit import audit_router as action_audit_router
 
 from lindung_health.audit.endpoints import router as audit_router
 from lindung_health.certificates.endpoints import router as certificates_router
@@ -43,6 +44,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         feeds_router,
         rules_router,
         audit_router,
+        action_audit_router(),
         certificates_router,
     ]
     return create_app(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -42,15 +44,50 @@ async def test_lookup_by_nik_in_the_body_is_audited(
     assert (await client.get("/v1/audit", headers=feed)).status_code == 403
 
 
-async def test_lookup_of_unknown_nik_is_404(client, officer_headers) -> None:
+async def test_lookup_of_unknown_nik_is_404_and_audited(client, settings) -> None:
     from lindung_health.testing import new_nik
+    from lindung_shared.testing import bearer
 
+    officer = f"officer-{uuid.uuid4().hex[:8]}"
+    headers = bearer(settings, "health_officer", officer)
     nik, _ = new_nik()
     response = await client.post(
-        "/v1/people/lookup", headers=officer_headers, json={"nik": nik, "purpose": "check"}
+        "/v1/people/lookup", headers=headers, json={"nik": nik, "purpose": "fishing for NIKs"}
     )
     assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
     assert nik not in response.text
+    entries = (await client.get("/v1/audit", headers=headers)).json()["entries"]
+    assert [(e["officer_id"], e["action"], e["purpose"], e["person_id"]) for e in entries] == [
+        (officer, "person.lookup.unknown", "fishing for NIKs", None)
+    ]
+
+
+async def test_lookups_stay_within_the_officers_jurisdiction(client, people, settings) -> None:
+    """The NIK's regency (its first four digits, 3171 for the test people) decides."""
+    from lindung_shared.jurisdiction import Jurisdiction
+    from lindung_shared.testing import bearer
+
+    person = await people.register()
+    assert person["nik"].startswith("3171")
+    body = {"nik": person["nik"], "purpose": "tracing"}
+    bandung = bearer(
+        settings, "health_officer", "officer-bdg", jurisdiction=Jurisdiction.parse("regencies:3273")
+    )
+    refused = await client.post("/v1/people/lookup", headers=bandung, json=body)
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("outside-jurisdiction")
+    assert person["nik"] not in refused.text
+    jakarta = bearer(
+        settings, "health_officer", "officer-jkt", jurisdiction=Jurisdiction.parse("provinces:31")
+    )
+    assert (await client.post("/v1/people/lookup", headers=jakarta, json=body)).status_code == 200
+    # an officer reads their own trail; an admin reads everyone's
+    mine = (await client.get("/v1/audit", headers=jakarta, params={"officer_id": "x"})).json()
+    assert {e["officer_id"] for e in mine["entries"]} == {"officer-jkt"}
+    admin = bearer(settings, "admin", "admin-1")
+    every = (await client.get("/v1/audit", headers=admin, params={"limit": 500})).json()
+    assert "officer-jkt" in {e["officer_id"] for e in every["entries"]}
 
 
 @pytest.mark.parametrize(

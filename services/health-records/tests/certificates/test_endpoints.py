@@ -86,8 +86,8 @@ async def _trust(
 ) -> None:
     response = await client.post(
         "/v1/trust-list",
-        json={"certificate": _pem(signer), "country": "AT"},
-        headers=headers_for(settings, "health_officer", "officer-1"),
+        json={"certificate": _pem(signer), "country": "AT", "reason": "test signer"},
+        headers=headers_for(settings, "admin", "admin-1"),
     )
     assert response.status_code in (200, 201), response.text
 
@@ -95,7 +95,7 @@ async def _trust(
 # --- trust list -----------------------------------------------------------------------------
 
 
-async def test_officer_loads_a_foreign_signer_and_the_public_sees_it(
+async def test_an_admin_loads_a_foreign_signer_and_the_public_sees_it(
     certificate_client: httpx.AsyncClient, certificate_settings: Settings
 ) -> None:
     signer = _foreign_signer()
@@ -104,8 +104,9 @@ async def test_officer_loads_a_foreign_signer_and_the_public_sees_it(
             signer.certificate.public_bytes(serialization.Encoding.DER)
         ).decode(),
         "country": "at",
+        "reason": "Austria's signer from the EU gateway",
     }
-    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    officer = headers_for(certificate_settings, "admin", "admin-1")
 
     created = await certificate_client.post("/v1/trust-list", json=body, headers=officer)
     assert created.status_code == 201, created.text
@@ -122,19 +123,27 @@ async def test_officer_loads_a_foreign_signer_and_the_public_sees_it(
     assert entry["kid"] in {e["kid"] for e in public.json()}
 
 
-async def test_only_officers_load_signers_and_garbage_is_refused(
+async def test_only_admins_load_signers_and_garbage_is_refused(
     certificate_client: httpx.AsyncClient, certificate_settings: Settings
 ) -> None:
-    body = {"certificate": _pem(_foreign_signer()), "country": "AT"}
+    body = {"certificate": _pem(_foreign_signer()), "country": "AT", "reason": "test"}
     citizen = headers_for(certificate_settings, "citizen")
+    officer_only = headers_for(certificate_settings, "health_officer", "officer-1")
+    assert (
+        await certificate_client.post("/v1/trust-list", json=body, headers=officer_only)
+    ).status_code == 403  # the trust list is the admins' now
     assert (await certificate_client.post("/v1/trust-list", json=body)).status_code == 401
     assert (
         await certificate_client.post("/v1/trust-list", json=body, headers=citizen)
     ).status_code == 403
-    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    officer = headers_for(certificate_settings, "admin", "admin-1")
     bad = await certificate_client.post(
         "/v1/trust-list",
-        json={"certificate": "bm90IGEgY2VydGlmaWNhdGUgYXQgYWxsLCBzb3JyeQ==", "country": "AT"},
+        json={
+            "certificate": "bm90IGEgY2VydGlmaWNhdGUgYXQgYWxsLCBzb3JyeQ==",
+            "country": "AT",
+            "reason": "test",
+        },
         headers=officer,
     )
     assert bad.status_code == 422
@@ -149,13 +158,15 @@ async def test_a_signer_without_a_chain_to_a_loaded_csca_is_refused(
     certificate_client: httpx.AsyncClient, certificate_settings: Settings
 ) -> None:
     """Any officer could load any certificate: now only a DSC issued by a configured CSCA of
-    its country, both valid now, and not a CA itself."""
-    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    its country, both valid now, and not a CA itself (and only an admin loads one)."""
+    officer = headers_for(certificate_settings, "admin", "admin-1")
 
     async def load(certificate: x509.Certificate, country: str = "AT") -> httpx.Response:
         pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
         return await certificate_client.post(
-            "/v1/trust-list", json={"certificate": pem, "country": country}, headers=officer
+            "/v1/trust-list",
+            json={"certificate": pem, "country": country, "reason": "chain test"},
+            headers=officer,
         )
 
     # Issued by a CSCA nobody configured (an officer's own, say).
@@ -192,12 +203,16 @@ async def test_real_signers_of_the_eu_vectors_are_refused_without_their_csca(
     certificate_client: httpx.AsyncClient, certificate_settings: Settings
 ) -> None:
     """The vectors' DSCs chain to CSCAs that are not loaded here (and have expired)."""
-    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    officer = headers_for(certificate_settings, "admin", "admin-1")
     for country in ("AT", "DE"):
         vector = json.loads((VECTORS / country / "2DCode" / "raw" / "1.json").read_text())
         refused = await certificate_client.post(
             "/v1/trust-list",
-            json={"certificate": vector["TESTCTX"]["CERTIFICATE"], "country": country},
+            json={
+                "certificate": vector["TESTCTX"]["CERTIFICATE"],
+                "country": country,
+                "reason": "EU DCC test vector",
+            },
             headers=officer,
         )
         assert refused.status_code == 422, refused.text
@@ -317,9 +332,11 @@ async def test_rotation_keeps_old_certificates_valid_and_signs_new_ones_with_the
     )
     citizen = headers_for(certificate_settings, "citizen", str(person))
     before = (await certificate_client.get("/v1/people/me/certificates", headers=citizen)).json()
-    officer = headers_for(certificate_settings, "health_officer", "officer-1")
+    officer = headers_for(certificate_settings, "admin", "admin-1")
 
-    rotated = await certificate_client.post("/v1/trust-list/own/rotate", headers=officer)
+    rotated = await certificate_client.post(
+        "/v1/trust-list/own/rotate", json={"reason": "yearly rotation"}, headers=officer
+    )
     assert rotated.status_code == 201, rotated.text
     assert rotated.json()["active"] and rotated.json()["kid"] != before["certificates"][0]["kid"]
 
@@ -420,7 +437,7 @@ async def test_a_real_austrian_certificate_verifies_up_to_its_expiry(
     response = await certificate_client.post(
         "/v1/certificates/verify",
         files={"image": ("at.png", picture, "image/png")},
-        headers=officer,
+        headers=headers_for(certificate_settings, "health_officer", "officer-1"),
     )
     result = response.json()
     # signed in 2021 with a one-year expiry: genuine, but expired today

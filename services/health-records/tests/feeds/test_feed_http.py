@@ -215,16 +215,17 @@ async def test_positive_corrected_to_negative_retracts_the_case(
 
 
 async def test_an_infectious_period_rule_traces_from_its_start(
-    client, people, officer_headers, settings, sessionmaker
+    client, people, admin_headers, settings, sessionmaker
 ) -> None:
-    """The window of the infectious period stays a rule version officers can publish: cases
+    """The window of the infectious period stays a rule version admins can publish: cases
     confirmed while it is in force are traced from 2 days before the sample."""
     # A version in force for one day far ahead, so it decides only what this test feeds in.
     day = datetime(2098, 3, 1, tzinfo=UTC)
     published = await client.post(
         "/v1/rules",
-        headers=officer_headers,
+        headers=admin_headers,
         json={
+            "reason": "the infectious-period window, for this test",
             "id": "2098-03-v1",
             "valid_from": day.isoformat(),
             "valid_to": (day + timedelta(days=1)).isoformat(),

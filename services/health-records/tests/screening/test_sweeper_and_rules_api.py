@@ -102,7 +102,7 @@ async def test_sweepers_skip_rows_another_worker_holds(people, sessionmaker) -> 
 
 
 async def test_rules_are_versioned_data_and_a_new_version_recomputes(
-    client, people, officer_headers, sessionmaker
+    client, people, officer_headers, admin_headers, sessionmaker
 ) -> None:
     person = await people.register()
     listed = await client.get("/v1/rules", headers=officer_headers)
@@ -120,11 +120,12 @@ async def test_rules_are_versioned_data_and_a_new_version_recomputes(
 
     bad = await client.post(
         "/v1/rules",
-        headers=officer_headers,
+        headers=admin_headers,
         json={
             "id": "nope",
             "valid_from": "2026-01-01T00:00:00Z",
             "parameters": {"isolation_days": -1},
+            "reason": "test",
         },
     )
     assert bad.status_code == 422
@@ -132,20 +133,33 @@ async def test_rules_are_versioned_data_and_a_new_version_recomputes(
     # matters is that the new version decides and is recorded).
     start = datetime.now(UTC) - timedelta(seconds=1)
     rule_id = f"2099-{start.microsecond % 12 + 1:02d}-v{start.second + 100}"
-    published = await client.post(
-        "/v1/rules",
-        headers=officer_headers,
-        json={
-            "id": rule_id,
-            "valid_from": start.isoformat(),
-            "parameters": {"children_exempt_from_vaccination": False},
-        },
-    )
+    new_rule = {
+        "id": rule_id,
+        "valid_from": start.isoformat(),
+        "parameters": {"children_exempt_from_vaccination": False},
+        "reason": "children's vaccination campaign complete",
+    }
+    # officers read the rules; publishing needs the admin role, and a reason
+    by_officer = await client.post("/v1/rules", headers=officer_headers, json=new_rule)
+    assert by_officer.status_code == 403
+    no_reason = {k: v for k, v in new_rule.items() if k != "reason"}
+    assert (
+        await client.post("/v1/rules", headers=admin_headers, json=no_reason)
+    ).status_code == 422
+    published = await client.post("/v1/rules", headers=admin_headers, json=new_rule)
     assert published.status_code == 201, published.text
-    assert published.json()["in_force"] is True
-    again = await client.post(
-        "/v1/rules", headers=officer_headers, json={"id": rule_id, "valid_from": start.isoformat()}
+    log = (
+        await client.get(
+            "/v1/audit-log", headers=admin_headers, params={"action": "screening_rule.publish"}
+        )
+    ).json()["entries"]
+    assert (log[0]["target"], log[0]["reason"], log[0]["actor"]) == (
+        f"screening_rule:{rule_id}",
+        "children's vaccination campaign complete",
+        "admin-1",
     )
+    assert published.json()["in_force"] is True
+    again = await client.post("/v1/rules", headers=admin_headers, json=new_rule)
     assert again.status_code == 409
     await sweep(sessionmaker, batch_size=500)
     async with sessionmaker() as session:
@@ -160,6 +174,6 @@ async def test_rules_are_versioned_data_and_a_new_version_recomputes(
     citizen = await client.post(
         "/v1/rules",
         headers=people.headers(person),
-        json={"id": "2100-01-v1", "valid_from": start.isoformat()},
+        json={"id": "2100-01-v1", "valid_from": start.isoformat(), "reason": "test"},
     )
     assert citizen.status_code == 403

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from lindung_shared.app import create_app, serve
+from lindung_shared.audit import audit_router
 
 from lindung_notifier.devices.endpoints import router as devices_router
 from lindung_notifier.notifications.endpoints import router as notifications_router
@@ -28,13 +29,14 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         title="Lindung notifier",
         description="Every alert delivered once, in the recipient's language: the in-app inbox "
         "and its live stream, push devices, language preferences, delivery status.",
-        routers=[notifications_router, devices_router, preferences_router],
+        routers=[notifications_router, devices_router, preferences_router, audit_router()],
         on_startup=[start_hub],
         on_shutdown=[stop_hub],
         openapi_tags=[
             {"name": "notifications", "description": "The inbox and its live stream"},
             {"name": "devices", "description": "Push tokens"},
             {"name": "preferences", "description": "The language of my notifications"},
+            {"name": "audit", "description": "Officers' reads of delivery status (append-only)"},
         ],
     )
 

@@ -125,8 +125,25 @@ async def test_delivery_status_for_the_owner_and_officers_only(
     assert [(d["channel"], d["status"], d["attempts"]) for d in own.json()] == [
         ("sms", "pending", 0)
     ]
-    assert (await client.get(url, headers=bearer(settings, "health_officer"))).status_code == 200
-    assert (await client.get(url, headers=bearer(settings, "service"))).status_code == 200
+    officer = bearer(settings, "health_officer", f"officer-{me[:8]}")
+    # an officer reads someone else's delivery status only with a reason, and is audited
+    no_reason = await client.get(url, headers=officer)
+    assert no_reason.status_code == 422
+    assert no_reason.json()["type"].endswith("reason-required")
+    why = f"complaint {me[:8]}: no SMS received"
+    assert (await client.get(url, headers=officer, params={"reason": why})).status_code == 200
+    service = bearer(settings, "service")
+    assert (await client.get(url, headers=service, params={"reason": "sync"})).status_code == 200
+    log = (
+        await client.get(
+            "/v1/audit-log",
+            headers=bearer(settings, "admin"),
+            params={"action": "notification.deliveries.read", "actor": f"officer-{me[:8]}"},
+        )
+    ).json()["entries"]
+    assert [(e["target"], e["reason"]) for e in log] == [
+        (f"notification:{notification['id']}", why)
+    ]
     stranger = bearer(settings, "citizen", str(uuid.uuid4()))
     assert (await client.get(url, headers=stranger)).status_code == 404
 

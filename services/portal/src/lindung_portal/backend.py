@@ -60,6 +60,8 @@ class Minter:
 
     def claims(self, account: Account, now: float) -> dict[str, Any]:
         roles = ["venue_manager"] if account.is_manager else ["health_officer"]
+        if account.is_officer and account.is_admin:
+            roles.append("admin")
         claims: dict[str, Any] = {
             "iss": self.settings.auth_issuer,
             "aud": self.settings.auth_audience,

@@ -6,6 +6,7 @@ trail, and the screening rules. A regency or venue outside the jurisdiction is "
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Any
 
@@ -33,19 +34,13 @@ router = APIRouter(include_in_schema=False)
 REGENCY = re.compile(r"^\d{4}$")
 
 
-def _covered(account: Account, regency_code: str) -> str:
-    if not REGENCY.match(regency_code) or account.jurisdiction is None:
-        raise PageNotFound
-    if not account.jurisdiction.covers(regency_code):
-        raise PageNotFound
-    return regency_code
-
-
 @router.get("/regencies")
 async def regencies_page(request: Request, web: WebDep, code: str = "") -> Response:
     account = officer_only(web)
     if code:
-        return see_other(f"/regencies/{_covered(account, code.strip())}")
+        if not REGENCY.match(code.strip()):
+            raise PageNotFound
+        return see_other(f"/regencies/{code.strip()}")
     assert account.jurisdiction is not None
     backend = backend_of(request)
     codes: list[str] = []
@@ -73,7 +68,9 @@ async def _regency(backend: Backend, account: Account, code: str) -> dict[str, A
         backend.get(account, "venues", "/v1/venues", regency_code=code, status="active", limit=200),
         backend.get(account, "checkin", f"/v1/regencies/{code}/summary", days=14),
     )
-    if not zone.ok:
+    # The services decide what lies in the officer's jurisdiction: checkin refuses the
+    # regency's statistics outside it (403), venue-registry lists only the venues inside.
+    if not zone.ok or summary.status in (403, 404):
         raise PageNotFound
     figures = {v["venue_id"]: v for v in summary.body["venues"]} if summary.ok else {}
     rows = []
@@ -106,7 +103,9 @@ async def _regency(backend: Backend, account: Account, code: str) -> dict[str, A
 @router.get("/regencies/{code}")
 async def regency_page(request: Request, web: WebDep, code: str) -> Response:
     account = officer_only(web)
-    regency = await _regency(backend_of(request), account, _covered(account, code))
+    if not REGENCY.match(code):
+        raise PageNotFound
+    regency = await _regency(backend_of(request), account, code)
     return render(request, "regency.html", web=web, code=code, **regency)
 
 
@@ -117,16 +116,21 @@ async def set_level(
     code: str,
     level: Text = "",
     note: OptionalText = "",
+    reason: OptionalText = "",
     csrf: OptionalText = "",
 ) -> Response:
     account = officer_only(web)
     if not ws.csrf_ok(request, csrf, web):
         return refuse_csrf(request, web)
-    code = _covered(account, code)
+    if not REGENCY.match(code):
+        raise PageNotFound
     body: dict[str, Any] = {"level": int(level) if level.isdigit() else level}
     if note.strip():
         body["note"] = note.strip()[:500]
+    body["reason"] = reason.strip()[:500]
     reply = await backend_of(request).call(account, "PUT", "venues", f"/v1/zones/{code}", json=body)
+    if reply.status == 403:
+        raise PageNotFound
     if not reply.ok:
         regency = await _regency(backend_of(request), account, code)
         return render(
@@ -145,11 +149,11 @@ async def set_level(
 async def officer_venue(request: Request, web: WebDep, venue_id: str) -> Response:
     account = officer_only(web)
     backend = backend_of(request)
+    # venue-registry answers 403 outside the officer's jurisdiction: the page is "not found".
     reply = await backend.get(account, "venues", f"/v1/venues/{parse_uuid(venue_id)}")
     if not reply.ok:
         raise PageNotFound
     venue = reply.body
-    _covered(account, venue["regency_code"])
     live = await snapshot(backend, account, venue)
     return render(request, "officer_venue.html", web=web, venue=venue, live=live)
 
@@ -198,8 +202,89 @@ async def lookup(
     )
 
 
+def _rules_context(rules: list[dict[str, Any]], form: dict[str, str]) -> dict[str, Any]:
+    in_force = next((r for r in rules if r.get("in_force")), rules[0] if rules else None)
+    parameters = json.dumps(in_force["parameters"] if in_force else {}, indent=2)
+    return {"rules": rules, "form": {"parameters": parameters, **form}}
+
+
 @router.get("/rules")
 async def rules_page(request: Request, web: WebDep) -> Response:
+    """The screening rules in force and every version (officers); the publish form (admins)."""
     account = officer_only(web)
     reply = await backend_of(request).get(account, "health", "/v1/rules")
-    return render(request, "rules.html", web=web, rules=reply.body if reply.ok else [])
+    rules = reply.body if reply.ok else []
+    return render(
+        request, "rules.html", web=web, is_admin=account.is_admin, **_rules_context(rules, {})
+    )
+
+
+@router.post("/rules")
+async def publish_rule(
+    request: Request,
+    web: WebDep,
+    id: Text = "",
+    valid_from: Text = "",
+    valid_to: OptionalText = "",
+    description: OptionalText = "",
+    parameters: OptionalText = "",
+    reason: OptionalText = "",
+    csrf: OptionalText = "",
+) -> Response:
+    """Publish a rule version through health-records, which requires the admin role."""
+    account = officer_only(web)
+    if not ws.csrf_ok(request, csrf, web):
+        return refuse_csrf(request, web)
+    backend = backend_of(request)
+    form = {
+        "id": id.strip(),
+        "valid_from": valid_from.strip(),
+        "valid_to": valid_to.strip(),
+        "description": description.strip(),
+        "reason": reason.strip(),
+    }
+    errors: list[str] = []
+    status = 422
+    try:
+        parsed = json.loads(parameters or "{}")
+    except ValueError:
+        parsed, errors = None, ["parameters: not valid JSON"]
+    if not errors:
+        body: dict[str, Any] = {
+            "id": form["id"],
+            "valid_from": _with_zone(form["valid_from"]),
+            "description": form["description"][:500],
+            "parameters": parsed,
+            "reason": form["reason"][:500],
+        }
+        if form["valid_to"]:
+            body["valid_to"] = _with_zone(form["valid_to"])
+        reply = await backend.call(account, "POST", "health", "/v1/rules", json=body)
+        if reply.ok:
+            return see_other("/rules")
+        errors, status = [_problem_text(reply)], 403 if reply.status == 403 else 422
+    rules = await backend.get(account, "health", "/v1/rules")
+    context = _rules_context(rules.body if rules.ok else [], form)
+    context["form"]["parameters"] = parameters
+    return render(
+        request,
+        "rules.html",
+        web=web,
+        status=status,
+        errors=errors,
+        is_admin=account.is_admin,
+        **context,
+    )
+
+
+def _with_zone(value: str) -> str:
+    """A ``datetime-local`` field's value read as Western Indonesian Time (WIB)."""
+    if re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$", value):
+        return value + ("" if value.count(":") == 2 else ":00") + "+07:00"
+    return value
+
+
+def _problem_text(reply: Any) -> str:
+    body = reply.body if isinstance(reply.body, dict) else {}
+    fields = [f"{e.get('field')}: {e.get('message')}" for e in body.get("errors", [])]
+    return "; ".join(fields) if fields else reply.detail

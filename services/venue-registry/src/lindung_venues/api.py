@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from lindung_shared.app import create_app, serve
+from lindung_shared.audit import audit_router
 from lindung_shared.regions import RegencyCatalogue
 
 from lindung_venues.qr_codes.endpoints import router as qr_codes_router
@@ -36,13 +37,14 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         title="Lindung venue registry",
         description=DESCRIPTION,
-        routers=[venues_router, qr_codes_router, zones_router, qr_keys_router],
+        routers=[venues_router, qr_codes_router, zones_router, qr_keys_router, audit_router()],
         on_startup=[start],
         openapi_tags=[
             {"name": "venues", "description": "Venues managed by their venue managers"},
             {"name": "QR codes", "description": "Signed QR codes per entrance, and posters"},
             {"name": "zones and capacity rules", "description": "PPKM levels per regency"},
             {"name": "QR signing keys", "description": "Rotation and the public JWKS"},
+            {"name": "audit", "description": "Who changed what and why (append-only)"},
         ],
     )
 

@@ -49,7 +49,7 @@ async def test_jwks_is_public_and_cacheable(client):
     assert active["kty"] == "OKP" and active["crv"] == "Ed25519" and "d" not in active
 
 
-async def test_rotate_then_retire(client, settings, manager, officer, token, create_venue):
+async def test_rotate_then_retire(client, settings, manager, officer, admin, token, create_venue):
     venue = await create_venue(manager)
     old_code = await issue(client, manager, venue, "Main lobby")
 
@@ -67,12 +67,24 @@ async def test_rotate_then_retire(client, settings, manager, officer, token, cre
     verify_qr(old_code["payload"], keys)  # the old code still verifies
     verify_qr(new_code["payload"], keys)
     listed = {
-        k["key_id"]: k["status"] for k in (await client.get("/v1/qr-keys", headers=officer)).json()
+        k["key_id"]: k["status"] for k in (await client.get("/v1/qr-keys", headers=admin)).json()
     }
     assert listed[old_code["key_id"]] == "retiring" and listed[new_kid] == "active"
 
-    retired = await client.post(f"/v1/qr-keys/{old_code['key_id']}/retire", headers=officer)
+    retire_url = f"/v1/qr-keys/{old_code['key_id']}/retire"
+    # health officers no longer retire keys; an admin does, and says why
+    by_officer = await client.post(retire_url, json={"reason": "suspected leak"}, headers=officer)
+    assert by_officer.status_code == 403
+    assert (await client.post(retire_url, json={}, headers=admin)).status_code == 422
+    retired = await client.post(retire_url, json={"reason": "suspected leak"}, headers=admin)
     assert retired.status_code == 200
+    log = (
+        await client.get("/v1/audit-log", params={"action": "qr_key.retire"}, headers=admin)
+    ).json()["entries"]
+    assert [(e["target"], e["reason"], e["roles"]) for e in log][:1] == [
+        (f"qr_key:{old_code['key_id']}", "suspected leak", ["admin"])
+    ]
+    assert (await client.get("/v1/audit-log", headers=officer)).status_code == 403
     assert retired.json()["retired"]["status"] == "retired"
     assert retired.json()["replacement"] is None
     keys = keys_of(await jwks(client))
@@ -97,9 +109,13 @@ async def test_rotate_then_retire(client, settings, manager, officer, token, cre
     live_again = await client.post(url, json={"entrance": "Main lobby"}, headers=manager)
     assert live_again.status_code == 409  # the new code is alive
 
-    twice = await client.post(f"/v1/qr-keys/{old_code['key_id']}/retire", headers=officer)
+    twice = await client.post(
+        f"/v1/qr-keys/{old_code['key_id']}/retire", json={"reason": "suspected leak"}, headers=admin
+    )
     assert twice.status_code == 409
-    unknown = await client.post("/v1/qr-keys/qr-nope/retire", headers=officer)
+    unknown = await client.post(
+        "/v1/qr-keys/qr-nope/retire", json={"reason": "suspected leak"}, headers=admin
+    )
     assert unknown.status_code == 404
 
     published = await outbox_rows(settings, "qr_key.published", old_code["key_id"])
@@ -110,14 +126,18 @@ async def test_rotate_then_retire(client, settings, manager, officer, token, cre
     ]
 
 
-async def test_retiring_the_active_key_makes_a_replacement(client, officer, manager, create_venue):
+async def test_retiring_the_active_key_makes_a_replacement(client, admin, manager, create_venue):
     active = [
         k
-        for k in (await client.get("/v1/qr-keys", headers=officer)).json()
+        for k in (await client.get("/v1/qr-keys", headers=admin)).json()
         if k["status"] == "active"
     ]
     assert len(active) == 1
-    response = await client.post(f"/v1/qr-keys/{active[0]['key_id']}/retire", headers=officer)
+    response = await client.post(
+        f"/v1/qr-keys/{active[0]['key_id']}/retire",
+        json={"reason": "suspected leak"},
+        headers=admin,
+    )
     assert response.status_code == 200
     replacement = response.json()["replacement"]
     assert replacement["status"] == "active"

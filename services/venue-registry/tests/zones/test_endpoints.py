@@ -34,7 +34,7 @@ async def test_zone_level_and_capacity_rule_give_effective_capacity(
 
     rule = await client.put(
         "/v1/capacity-rules/mall",
-        json={"level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
+        json={"reason": "test", "level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
         headers=officer,
     )
     assert rule.status_code == 200, rule.text
@@ -42,7 +42,9 @@ async def test_zone_level_and_capacity_rule_give_effective_capacity(
     # Bandung has no level yet (counts as 1, 100 %): nothing changes, nothing is re-announced
     assert await outbox_for(settings, mall["id"]) == []
 
-    zone = await client.put("/v1/zones/3273", json={"level": 4, "note": "surge"}, headers=officer)
+    zone = await client.put(
+        "/v1/zones/3273", json={"reason": "test", "level": 4, "note": "surge"}, headers=officer
+    )
     assert zone.status_code == 200, zone.text
     assert zone.json()["colour"] == "red" and zone.json()["is_set"] is True
 
@@ -60,7 +62,7 @@ async def test_zone_level_and_capacity_rule_give_effective_capacity(
     # A rule change re-announces the venues whose effective capacity changed
     await client.put(
         "/v1/capacity-rules/mall",
-        json={"level_1": 100, "level_2": 80, "level_3": 60, "level_4": 1},
+        json={"reason": "test", "level_1": 100, "level_2": 80, "level_3": 60, "level_4": 1},
         headers=officer,
     )
     read = (await client.get(f"/v1/venues/{mall['id']}", headers=manager)).json()
@@ -75,13 +77,13 @@ async def test_zone_level_and_capacity_rule_give_effective_capacity(
     assert patched.json()["effective_capacity"] == 20
 
     # Back to level 1: the full capacity again
-    await client.put("/v1/zones/3273", json={"level": 1}, headers=officer)
+    await client.put("/v1/zones/3273", json={"reason": "test", "level": 1}, headers=officer)
     assert (await client.get(f"/v1/venues/{mall['id']}", headers=manager)).json()[
         "effective_capacity"
     ] == 2000
     await client.put(
         "/v1/capacity-rules/mall",
-        json={"level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
+        json={"reason": "test", "level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
         headers=officer,
     )
 
@@ -89,7 +91,9 @@ async def test_zone_level_and_capacity_rule_give_effective_capacity(
 async def test_zone_history_and_reads(client, officer, token):
     code = "3204"  # Kabupaten Bandung
     for level in (2, 3, 3, 4):
-        response = await client.put(f"/v1/zones/{code}", json={"level": level}, headers=officer)
+        response = await client.put(
+            f"/v1/zones/{code}", json={"reason": "test", "level": level}, headers=officer
+        )
         assert response.status_code == 200
     citizen = token("citizen")
     history = (await client.get(f"/v1/zones/{code}/history", headers=citizen)).json()
@@ -112,36 +116,40 @@ async def test_zone_history_and_reads(client, officer, token):
 
 async def test_zone_bad_input_and_roles(client, officer, manager, token):
     assert (
-        await client.put("/v1/zones/3199", json={"level": 2}, headers=officer)
+        await client.put("/v1/zones/3199", json={"reason": "test", "level": 2}, headers=officer)
     ).status_code == 404
-    assert (await client.put("/v1/zones/31", json={"level": 2}, headers=officer)).status_code == 422
     assert (
-        await client.put("/v1/zones/3273", json={"level": 5}, headers=officer)
+        await client.put("/v1/zones/31", json={"reason": "test", "level": 2}, headers=officer)
     ).status_code == 422
     assert (
-        await client.put("/v1/zones/3273", json={"level": 0}, headers=officer)
+        await client.put("/v1/zones/3273", json={"reason": "test", "level": 5}, headers=officer)
     ).status_code == 422
     assert (
-        await client.put("/v1/zones/3273", json={"level": 2}, headers=manager)
+        await client.put("/v1/zones/3273", json={"reason": "test", "level": 0}, headers=officer)
+    ).status_code == 422
+    assert (
+        await client.put("/v1/zones/3273", json={"reason": "test", "level": 2}, headers=manager)
     ).status_code == 403
-    assert (await client.put("/v1/zones/3273", json={"level": 2})).status_code == 401
+    assert (
+        await client.put("/v1/zones/3273", json={"reason": "test", "level": 2})
+    ).status_code == 401
     assert (await client.get("/v1/zones/3273")).status_code == 401
     assert (await client.get("/v1/zones/3199", headers=manager)).status_code == 404
     bad_rule = await client.put(
         "/v1/capacity-rules/casino",
-        json={"level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
+        json={"reason": "test", "level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
         headers=officer,
     )
     assert bad_rule.status_code == 422
     zero = await client.put(
         "/v1/capacity-rules/mall",
-        json={"level_1": 100, "level_2": 75, "level_3": 50, "level_4": 0},
+        json={"reason": "test", "level_1": 100, "level_2": 75, "level_3": 50, "level_4": 0},
         headers=officer,
     )
     assert zero.status_code == 422
     by_manager = await client.put(
         "/v1/capacity-rules/mall",
-        json={"level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
+        json={"reason": "test", "level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25},
         headers=manager,
     )
     assert by_manager.status_code == 403
@@ -153,13 +161,13 @@ async def test_level_change_racing_registrations_leaves_no_stale_capacity(
     import asyncio
 
     surabaya = {"regency_code": "3578", "latitude": -7.2575, "longitude": 112.7521}
-    rule = {"level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25}
+    rule = {"reason": "test", "level_1": 100, "level_2": 75, "level_3": 50, "level_4": 25}
     assert (
         await client.put("/v1/capacity-rules/mall", json=rule, headers=officer)
     ).status_code == 200
     results = await asyncio.gather(
         *(create_venue(manager, category="mall", capacity=400, **surabaya) for _ in range(6)),
-        client.put("/v1/zones/3578", json={"level": 4}, headers=officer),
+        client.put("/v1/zones/3578", json={"reason": "test", "level": 4}, headers=officer),
     )
     assert results[-1].status_code == 200
     for venue in results[:-1]:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from lindung_shared.auth import HealthOfficerDep, Principal, Role, require_roles
+from lindung_shared.auth import HealthOfficerDep, Principal, Role, ensure_covers, require_roles
 from lindung_shared.db import SessionDep
 
 from lindung_checkin.venues import service
@@ -20,7 +20,7 @@ ManagerOrOfficer = Annotated[
     Principal, Depends(require_roles(Role.VENUE_MANAGER, Role.HEALTH_OFFICER))
 ]
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    403: {"description": "not the venue's manager"},
+    403: {"description": "not the venue's manager, nor an officer of its jurisdiction"},
     404: {"description": "no such venue"},
 }
 
@@ -58,15 +58,17 @@ async def get_stats(
 
 @regency_router.get(
     "/{regency_code}/summary",
-    summary="A regency's venues: people inside, case visits, contacts and visits (officers)",
+    summary="A regency's venues: people inside, case visits, contacts and visits "
+    "(officers of its jurisdiction)",
     response_model=RegencySummary,
-    responses={403: {"description": "not a health officer"}},
+    responses={403: {"description": "not a health officer, or outside their jurisdiction"}},
 )
 async def get_regency_summary(
     regency_code: Annotated[str, Path(pattern=r"^\d{4}$")],
-    _: HealthOfficerDep,
+    officer: HealthOfficerDep,
     session: SessionDep,
     days: Annotated[int, Query(ge=1, le=21)] = 14,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> RegencySummary:
+    ensure_covers(officer, regency_code)
     return await service.regency_summary(session, regency_code, days, limit)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 _VENUE = text(
     """
-    SELECT vn.venue_id, vn.manager_id, vn.timezone, vn.effective_capacity,
+    SELECT vn.venue_id, vn.manager_id, vn.regency_code, vn.timezone, vn.effective_capacity,
            coalesce(vo.present, 0) AS present, vo.peak, vo.peak_day,
            (now() AT TIME ZONE vn.timezone)::date AS local_today, now() AS at
     FROM venues vn LEFT JOIN venue_occupancy vo ON vo.venue_id = vn.venue_id

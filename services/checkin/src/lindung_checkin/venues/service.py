@@ -1,4 +1,5 @@
-"""Occupancy and daily statistics for a venue's own manager (and health officers)."""
+"""Occupancy and daily statistics for a venue's own manager (and the health officers of
+its regency's jurisdiction)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from lindung_shared.auth import Principal, Role
+from lindung_shared.auth import Principal, Role, ensure_covers
 from lindung_shared.errors import Forbidden, NotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,9 +27,12 @@ async def _venue_for(
     venue = await repository.venue_now(session, venue_id)
     if venue is None:
         raise NotFound("no such venue", code="venue-not-found")
-    if not principal.has(Role.HEALTH_OFFICER) and venue["manager_id"] != principal.subject:
-        raise Forbidden("only the venue's own manager may see this", code="not-your-venue")
-    return venue
+    if venue["manager_id"] == principal.subject and principal.has(Role.VENUE_MANAGER):
+        return venue
+    if principal.has(Role.HEALTH_OFFICER):
+        ensure_covers(principal, venue["regency_code"])
+        return venue
+    raise Forbidden("only the venue's own manager may see this", code="not-your-venue")
 
 
 def state_of(present: int, capacity: int, nearly_full_percent: int) -> str:

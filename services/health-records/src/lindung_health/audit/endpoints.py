@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from lindung_shared.auth import HealthOfficerDep
+from fastapi import APIRouter, Depends, Query
+from lindung_shared.auth import Principal, Role, require_roles
 from lindung_shared.db import SessionDep
 
 from lindung_health.audit import repository
@@ -15,15 +15,23 @@ from lindung_health.audit.schemas import AuditEntry, AuditPage
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
-@router.get("", summary="Officer reads of personal data, newest first (health officers)")
+ReaderDep = Annotated[Principal, Depends(require_roles(Role.HEALTH_OFFICER, Role.ADMIN))]
+
+
+@router.get(
+    "",
+    summary="Officer reads of personal data, newest first (an officer: their own; admins: all)",
+)
 async def list_audit(
-    _: HealthOfficerDep,
+    principal: ReaderDep,
     session: SessionDep,
     person_id: uuid.UUID | None = None,
     officer_id: Annotated[str | None, Query(max_length=200)] = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
+    if not principal.has(Role.ADMIN):
+        officer_id = principal.subject
     rows = await repository.search(
         session, person_id=person_id, officer_id=officer_id, before_id=before_id, limit=limit
     )

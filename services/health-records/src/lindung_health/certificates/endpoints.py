@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import anyio.to_thread
 from cryptography import x509
 from fastapi import APIRouter, Depends, Query, Request, Response
-from lindung_shared.auth import CitizenDep, HealthOfficerDep, Principal, Role, require_roles
+from lindung_shared import audit
+from lindung_shared.auth import AdminDep, CitizenDep, Principal, Role, require_roles
 from lindung_shared.db import SessionDep
 from lindung_shared.errors import NotFound, Unprocessable
 from lindung_shared.ratelimit import Limit, RateLimiter, RateLimiterDep
@@ -32,6 +33,7 @@ from lindung_health.certificates.schemas import (
     MyCertificates,
     SignerInfo,
     SkippedRecord,
+    TrustListChange,
     TrustListEntry,
     TrustListUpload,
     VerifyRequest,
@@ -223,9 +225,10 @@ async def get_trust_list(
     "/v1/trust-list",
     response_model=TrustListEntry,
     status_code=201,
-    summary="Load a foreign document signer certificate into the trust list",
+    summary="Load a foreign document signer certificate into the trust list (admins; audited)",
     description=(
-        "Health officers. The document signer (DSC) is accepted only when it chains to a "
+        "Admins, with a `reason` (kept in the append-only audit log). The document signer "
+        "(DSC) is accepted only when it chains to a "
         "country signing CA (CSCA) of the same country configured for this service "
         "(`HEALTH_DCC_CSCA_PEM` / `HEALTH_DCC_CSCA_PATH`), the DSC and the CSCA both valid "
         "now, and when it is not a CA itself; otherwise 422 (`signer-not-chained`, "
@@ -233,13 +236,14 @@ async def get_trust_list(
     ),
     responses={
         200: {"description": "already in the trust list", "model": TrustListEntry},
+        403: {"description": "needs the admin role"},
         422: {"description": "not a certificate, no chain to a loaded CSCA, or not valid now"},
     },
 )
 async def add_to_trust_list(
     body: TrustListUpload,
     session: SessionDep,
-    officer: HealthOfficerDep,
+    admin: AdminDep,
     response: Response,
     context: ContextDep,
 ) -> TrustListEntry:
@@ -248,9 +252,17 @@ async def add_to_trust_list(
         session,
         certificate,
         body.country,
-        added_by=officer.subject,
+        added_by=admin.subject,
         cscas=context.cscas,
         now=_now(),
+    )
+    await audit.record(
+        session,
+        admin,
+        "trust_list.add",
+        f"dcc_signer:{kid_text(record.kid)}",
+        body.reason,
+        {"country": body.country.upper(), "created": created},
     )
     if not created:
         response.status_code = 200
@@ -261,13 +273,17 @@ async def add_to_trust_list(
     "/v1/trust-list/own/rotate",
     response_model=TrustListEntry,
     status_code=201,
-    summary="Rotate our document signing key (the old one stays trusted until it expires)",
+    summary="Rotate our document signing key; the old one stays trusted until it expires "
+    "(admins; audited)",
 )
 async def rotate_own_key(
-    session: SessionDep, officer: HealthOfficerDep, context: ContextDep
+    body: TrustListChange, session: SessionDep, admin: AdminDep, context: ContextDep
 ) -> TrustListEntry:
     record = await trust.rotate_own_signer(
-        session, context.settings, _now(), added_by=officer.subject
+        session, context.settings, _now(), added_by=admin.subject
+    )
+    await audit.record(
+        session, admin, "trust_list.rotate_own", f"dcc_signer:{kid_text(record.kid)}", body.reason
     )
     return _trust_entry(record)
 

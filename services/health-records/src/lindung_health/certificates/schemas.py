@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from lindung_shared.audit import Reason
 from pydantic import BaseModel, Field
 
 CertificateKind = Literal["vaccination", "test", "recovery"]
@@ -110,14 +111,30 @@ class TrustListUpload(BaseModel):
         min_length=32, max_length=20_000, description="PEM, or base64 of the DER certificate"
     )
     country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
+    reason: Reason
 
     model_config = {
         "json_schema_extra": {
             "examples": [
-                {"certificate": "MIIBvTCCAWOgAwIBAgIKAXk8i88OleLsuTAK...", "country": "AT"}
+                {
+                    "certificate": "MIIBvTCCAWOgAwIBAgIKAXk8i88OleLsuTAK...",
+                    "country": "AT",
+                    "reason": "Austria's new document signer from the EU gateway, 2026-12",
+                }
             ]
         }
     }
+
+
+class TrustListChange(BaseModel):
+    """Why the trust list changes (kept in the audit log)."""
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"reason": "yearly rotation of our signer"}]},
+    }
+
+    reason: Reason
 
 
 class IssuedCertificateView(BaseModel):

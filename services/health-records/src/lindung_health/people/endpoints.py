@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 from lindung_shared.auth import CitizenDep, HealthOfficerDep
 from lindung_shared.db import SessionDep
-from lindung_shared.errors import problem_response
+from lindung_shared.errors import NotFound, problem_response
 from lindung_shared.ratelimit import Limit, RateLimiterDep, client_address
 
 from lindung_health.deps import CivilRegistryDep, ToolkitDep, utcnow
@@ -115,20 +115,33 @@ async def change_contact(
 
 @router.post(
     "/lookup",
+    response_model=LookupOut,
     summary="Look a person up by NIK (health officers; audited)",
     description=(
-        "The NIK travels in the body so that it never appears in URLs or access logs. Every "
-        "successful look-up is written to the append-only audit log (officer, person, purpose, "
-        "time) in the same transaction as the read."
+        "The NIK travels in the body so that it never appears in URLs or access logs. Only "
+        "NIKs of regencies (the NIK's first four digits) inside the officer's jurisdiction "
+        "are looked up. Every look-up, of a known NIK or not, is written to the append-only "
+        "audit log (officer, person, purpose, time) in the same transaction as the read."
     ),
-    responses={404: {"description": "no person has this NIK"}},
+    responses={
+        403: {"description": "the NIK's regency is outside the officer's jurisdiction"},
+        404: {"description": "no person has this NIK (the look-up is audited all the same)"},
+    },
 )
 async def lookup(
-    body: LookupRequest, principal: HealthOfficerDep, session: SessionDep, toolkit: ToolkitDep
-) -> LookupOut:
-    return await service.officer_lookup(
-        session, toolkit, principal.subject, body.nik, body.purpose, utcnow()
+    body: LookupRequest,
+    principal: HealthOfficerDep,
+    session: SessionDep,
+    toolkit: ToolkitDep,
+    request: Request,
+) -> LookupOut | Response:
+    found = await service.officer_lookup(
+        session, toolkit, principal, body.nik, body.purpose, utcnow()
     )
+    if found is None:
+        # Returned, not raised: the audit entry of the unknown NIK commits with this answer.
+        return problem_response(NotFound("no person is registered with this NIK"), request)
+    return found
 
 
 @router.post(

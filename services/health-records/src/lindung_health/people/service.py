@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from lindung_shared import outbox
+from lindung_shared.auth import Principal, ensure_covers
 from lindung_shared.errors import Conflict, NotFound, Unprocessable
 from lindung_shared.events import Envelope, Language, make_event
 from lindung_shared.events.catalogue import PersonContactChangedV2
@@ -279,14 +280,26 @@ async def records_of(session: AsyncSession, person: Person) -> RecordsOut:
 
 
 async def officer_lookup(
-    session: AsyncSession, tk: Toolkit, officer_id: str, nik: str, purpose: str, now: datetime
-) -> LookupOut:
-    """An officer reads a person by NIK; the read is written to the audit log first."""
+    session: AsyncSession, tk: Toolkit, officer: Principal, nik: str, purpose: str, now: datetime
+) -> LookupOut | None:
+    """An officer reads a person by NIK; the read is written to the audit log first. The
+    NIK's regency (its first four digits) must lie in the officer's jurisdiction. An unknown
+    NIK is audited too: None, and the caller answers 404 *after* committing that entry."""
+    officer_id = officer.subject
     if not nik.isdigit():
         raise Unprocessable("the NIK must be 16 digits", code="nik-format")
+    ensure_covers(officer, nik[:4])
     person = await repository.by_nik_hash(session, tk.protector.hash(nik))
     if person is None:
-        raise NotFound("no person is registered with this NIK")
+        await audit.append(
+            session,
+            officer_id=officer_id,
+            person_id=None,
+            action="person.lookup.unknown",
+            purpose=purpose,
+            at=now,
+        )
+        return None
     await audit.append(
         session,
         officer_id=officer_id,

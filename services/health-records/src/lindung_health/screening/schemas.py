@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from lindung_shared.audit import Reason
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from lindung_health.screening.rules import RuleParameters
@@ -16,10 +17,14 @@ _EXAMPLE: dict[str, Any] = {
     "description": "Antigen tests valid 48 h during the holidays",
     "parameters": {**RuleParameters().model_dump(), "antigen_valid_hours": 48},
 }
+_PUBLISH_EXAMPLE: dict[str, Any] = {
+    **_EXAMPLE,
+    "reason": "Ministry of Health circular HK.02.01/2026 on holiday travel",
+}
 
 
 class RuleIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [_PUBLISH_EXAMPLE]})
 
     id: str = Field(pattern=r"^\d{4}-\d{2}-v\d{1,3}$", description="YYYY-MM-vN")
     valid_from: AwareDatetime
@@ -28,6 +33,7 @@ class RuleIn(BaseModel):
     parameters: RuleParameters = Field(
         default_factory=RuleParameters, description="omitted fields take the defaults"
     )
+    reason: Reason
 
     @model_validator(mode="after")
     def _period(self) -> RuleIn:

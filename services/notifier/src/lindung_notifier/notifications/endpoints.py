@@ -9,9 +9,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from lindung_shared import audit
 from lindung_shared.auth import AnyPrincipal, Principal, Role, require_roles
 from lindung_shared.db import SessionDep
-from lindung_shared.errors import Forbidden, NotFound
+from lindung_shared.errors import Forbidden, NotFound, Unprocessable
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -143,18 +144,46 @@ async def mark_read(
 @router.get(
     "/{notification_id}/deliveries",
     summary="Delivery status of a notification, per channel",
+    description=(
+        "Its recipient reads it freely. A health officer (or a service) reading someone "
+        "else's gives a `reason`, and the read lands in the append-only audit log."
+    ),
     response_model=list[DeliveryStatus],
-    responses={404: {"description": "no such notification"}},
+    responses={
+        404: {"description": "no such notification"},
+        422: {"description": "an officer's read without a reason"},
+    },
 )
 async def deliveries(
-    notification_id: uuid.UUID, principal: AnyPrincipal, session: SessionDep
+    notification_id: uuid.UUID,
+    principal: AnyPrincipal,
+    session: SessionDep,
+    reason: Annotated[
+        str | None,
+        Query(
+            min_length=3,
+            max_length=500,
+            description="why an officer reads another person's delivery status (audited)",
+        ),
+    ] = None,
 ) -> list[DeliveryStatus]:
     row = await repository.get(session, notification_id)
+    own = row is not None and row.recipient == recipient_of(principal)
     privileged = principal.has(Role.HEALTH_OFFICER, Role.SERVICE)
-    if row is None or (not privileged and row.recipient != recipient_of(principal)):
+    if row is None or (not privileged and not own):
         raise NotFound("no such notification")
     if not privileged and not principal.has(Role.CITIZEN, Role.VENUE_MANAGER):
         raise Forbidden("this action needs the recipient or a health officer")
+    if not own:
+        if reason is None or not reason.strip():
+            raise Unprocessable(
+                "reading another person's delivery status needs a reason",
+                code="reason-required",
+                extra={"field": "reason"},
+            )
+        await audit.record(
+            session, principal, "notification.deliveries.read", f"notification:{row.id}", reason
+        )
     rows = await repository.deliveries_of(session, notification_id)
     return [
         DeliveryStatus(

@@ -3,17 +3,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
+from lindung_shared import audit
 from lindung_shared.auth import Principal, Role, require_roles
 from lindung_shared.db import SessionDep
 
 from lindung_venues.deps import SettingsDep, VaultDep
 from lindung_venues.models import QrSigningKey
 from lindung_venues.qr_keys import service
-from lindung_venues.qr_keys.schemas import JwkSet, QrKeyOut, QrKeyRetirement
+from lindung_venues.qr_keys.schemas import JwkSet, QrKeyAction, QrKeyOut, QrKeyRetirement
 
 router = APIRouter(tags=["QR signing keys"])
 
-KeyAdminDep = Annotated[Principal, Depends(require_roles(Role.HEALTH_OFFICER, Role.SERVICE))]
+#: Admins (and the operator's automation, role ``service``); health officers no longer.
+KeyAdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SERVICE))]
+_KEY_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"description": "no or invalid bearer token"},
+    403: {"description": "needs the admin role"},
+}
 KeyIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
@@ -40,7 +46,10 @@ async def jwks(session: SessionDep, settings: SettingsDep, response: Response) -
 
 
 @router.get(
-    "/v1/qr-keys", summary="Every QR signing key and its status", response_model=list[QrKeyOut]
+    "/v1/qr-keys",
+    summary="Every QR signing key and its status (admins)",
+    response_model=list[QrKeyOut],
+    responses=_KEY_ERRORS,
 )
 async def list_keys(session: SessionDep, _: KeyAdminDep) -> list[QrKeyOut]:
     return [_out(k) for k in await service.all_keys(session)]
@@ -48,24 +57,43 @@ async def list_keys(session: SessionDep, _: KeyAdminDep) -> list[QrKeyOut]:
 
 @router.post(
     "/v1/qr-keys/rotate",
-    summary="Make a new active signing key; the old one keeps verifying (retiring)",
+    summary="Make a new active signing key; the old one keeps verifying (admins; audited)",
+    description="The body's `reason` is optional here (a scheduled rotation needs none).",
     status_code=201,
     response_model=QrKeyOut,
+    responses=_KEY_ERRORS,
 )
-async def rotate(session: SessionDep, vault: VaultDep, _: KeyAdminDep) -> QrKeyOut:
-    return _out(await service.rotate(session, vault))
+async def rotate(
+    session: SessionDep, vault: VaultDep, admin: KeyAdminDep, body: QrKeyAction | None = None
+) -> QrKeyOut:
+    key = await service.rotate(session, vault)
+    reason = body.reason if body else "scheduled rotation"
+    await audit.record(session, admin, "qr_key.rotate", f"qr_key:{key.key_id}", reason)
+    return _out(key)
 
 
 @router.post(
     "/v1/qr-keys/{key_id}/retire",
-    summary="Retire a signing key: codes it signed stop verifying",
+    summary="Retire a signing key: codes it signed stop verifying (admins; audited)",
     response_model=QrKeyRetirement,
-    responses={404: {"description": "unknown key"}, 409: {"description": "already retired"}},
+    responses={
+        **_KEY_ERRORS,
+        404: {"description": "unknown key"},
+        409: {"description": "already retired"},
+    },
 )
 async def retire(
-    key_id: KeyIdPath, session: SessionDep, vault: VaultDep, _: KeyAdminDep
+    key_id: KeyIdPath, body: QrKeyAction, session: SessionDep, vault: VaultDep, admin: KeyAdminDep
 ) -> QrKeyRetirement:
     retired, replacement = await service.retire(session, vault, key_id)
+    await audit.record(
+        session,
+        admin,
+        "qr_key.retire",
+        f"qr_key:{key_id}",
+        body.reason,
+        {"replacement": replacement.key_id if replacement else None},
+    )
     return QrKeyRetirement(
         retired=_out(retired), replacement=_out(replacement) if replacement else None
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from lindung_shared.audit import Reason
 from pydantic import BaseModel, Field
 
 _JWK_EXAMPLE: dict[str, Any] = {
@@ -43,6 +44,17 @@ class QrKeyOut(BaseModel):
             ]
         }
     }
+
+
+class QrKeyAction(BaseModel):
+    """Why a signing key is rotated or retired (kept in the audit log)."""
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"reason": "key material exposed in incident 42"}]},
+    }
+
+    reason: Reason
 
 
 class QrKeyRetirement(BaseModel):

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lindung_shared.jurisdiction import Jurisdiction
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,8 @@ class VenueFilter:
     regency_code: str | None = None
     status: str | None = None
     name_contains: str | None = None
+    #: An officer's reach: only venues in its regencies.
+    within: Jurisdiction | None = None
 
 
 class VenueRepository:
@@ -72,6 +75,10 @@ def _filtered(statement: Select[Venue], where: VenueFilter) -> Select[Venue]:
         statement = statement.where(Venue.regency_code == where.regency_code)
     if where.status is not None:
         statement = statement.where(Venue.status == where.status)
+    if where.within is not None and where.within.kind == "provinces":
+        statement = statement.where(func.left(Venue.regency_code, 2).in_(where.within.codes))
+    elif where.within is not None and where.within.kind == "regencies":
+        statement = statement.where(Venue.regency_code.in_(where.within.codes))
     if where.name_contains:
         escaped = where.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(Venue.name.ilike(f"%{escaped}%", escape="\\"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -76,8 +77,11 @@ def operating_since(given: datetime | None, now: datetime) -> datetime:
 
 
 def ensure_can_read(principal: Principal, venue: Venue) -> None:
-    if principal.has(Role.HEALTH_OFFICER):
+    """Its manager, or a health officer whose jurisdiction reaches the venue's regency."""
+    if principal.has(Role.HEALTH_OFFICER) and principal.covers(venue.regency_code):
         return
+    if principal.has(Role.HEALTH_OFFICER) and not principal.has(Role.VENUE_MANAGER):
+        raise Forbidden("this venue is outside your jurisdiction", code="outside-jurisdiction")
     ensure_owner(principal, venue)
 
 
@@ -222,8 +226,13 @@ async def page(
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Venue], int]:
-    """A manager sees their own venues; a health officer sees all (or one manager's)."""
-    if not principal.has(Role.HEALTH_OFFICER):
+    """A manager sees their own venues; a health officer those in their jurisdiction (or one
+    manager's there)."""
+    if principal.has(Role.HEALTH_OFFICER):
+        if principal.jurisdiction is None:
+            return [], 0
+        where = dataclasses.replace(where, within=principal.jurisdiction)
+    else:
         where = VenueFilter(
             manager_id=principal.subject,
             category=where.category,

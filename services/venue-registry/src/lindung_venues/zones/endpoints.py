@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from lindung_shared.auth import AnyPrincipal, HealthOfficerDep
+from lindung_shared import audit
+from lindung_shared.auth import AnyPrincipal, HealthOfficerDep, ensure_covers
 from lindung_shared.db import SessionDep
+from lindung_shared.errors import Forbidden
 from lindung_shared.events.catalogue import VenueCategory
 from lindung_shared.regions import RegencyCatalogue
 
@@ -14,8 +16,8 @@ from lindung_venues.openapi import Responses
 from lindung_venues.zones import service
 from lindung_venues.zones.rules import DEFAULT_LEVEL, DEFAULT_PERCENT, colour_of
 from lindung_venues.zones.schemas import (
+    CapacityRuleChange,
     CapacityRuleOut,
-    CapacityRuleSet,
     ZoneChangeOut,
     ZoneHistoryPage,
     ZoneLevelSet,
@@ -33,7 +35,7 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 _ERRORS: Responses = {401: {"description": "no or invalid bearer token"}}
 _OFFICER_ERRORS: Responses = {
     **_ERRORS,
-    403: {"description": "only health officers may change this"},
+    403: {"description": "not a health officer, or outside the officer's jurisdiction"},
 }
 
 
@@ -90,7 +92,7 @@ def _rule_out(
 @router.put(
     "/v1/zones/{regency_code}",
     response_model=ZoneOut,
-    summary="Set a regency's PPKM level (health officer)",
+    summary="Set a regency's PPKM level (health officer of its jurisdiction; audited)",
     responses={**_OFFICER_ERRORS, 404: {"description": "unknown regency code"}},
 )
 async def set_zone_level(
@@ -100,8 +102,17 @@ async def set_zone_level(
     regencies: RegenciesDep,
     officer: HealthOfficerDep,
 ) -> ZoneOut:
-    zone, _ = await service.set_level(
+    ensure_covers(officer, regency_code)
+    zone, changed = await service.set_level(
         session, regencies, officer, regency_code, body.level, body.note or None
+    )
+    await audit.record(
+        session,
+        officer,
+        "zone.level.set",
+        f"regency:{regency_code}",
+        body.reason,
+        {"level": body.level, "venues_updated": len(changed)},
     )
     return _zone_out(regencies, regency_code, zone)
 
@@ -194,11 +205,30 @@ async def read_capacity_rule(
 @router.put(
     "/v1/capacity-rules/{category}",
     response_model=CapacityRuleOut,
-    summary="Set the percent of capacity allowed per PPKM level for a category (health officer)",
+    summary="Set the percent of capacity allowed per PPKM level for a category "
+    "(national health officer; audited)",
+    description="A category's rule holds in every regency, so only an officer of national "
+    "jurisdiction sets it.",
     responses=_OFFICER_ERRORS,
 )
 async def set_capacity_rule(
-    category: VenueCategory, body: CapacityRuleSet, session: SessionDep, officer: HealthOfficerDep
+    category: VenueCategory,
+    body: CapacityRuleChange,
+    session: SessionDep,
+    officer: HealthOfficerDep,
 ) -> CapacityRuleOut:
+    if officer.jurisdiction is None or officer.jurisdiction.kind != "national":
+        raise Forbidden(
+            "capacity rules hold nationwide: they need an officer of national jurisdiction",
+            code="outside-jurisdiction",
+        )
     rule, changed = await service.set_capacity_rule(session, officer, category, body)
+    await audit.record(
+        session,
+        officer,
+        "capacity_rule.set",
+        f"category:{category.value}",
+        body.reason,
+        {**body.model_dump(exclude={"reason"}), "venues_updated": len(changed)},
+    )
     return _rule_out(category, rule, venues_updated=len(changed))

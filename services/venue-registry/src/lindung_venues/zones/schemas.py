@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from lindung_shared.audit import Reason
 from lindung_shared.events.catalogue import VenueCategory
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -14,11 +15,20 @@ Percent = Annotated[int, Field(ge=1, le=100, description="percent of capacity al
 class ZoneLevelSet(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"level": 4, "note": "PPKM level 4 from 3 July"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "level": 4,
+                    "note": "PPKM level 4 from 3 July",
+                    "reason": "Instruction of the Minister of Home Affairs 15/2021",
+                }
+            ]
+        },
     )
 
     level: int = Field(ge=1, le=4, description="PPKM level: 1 green, 2 yellow, 3 orange, 4 red")
-    note: Note | None = None
+    note: Note | None = Field(default=None, description="shown in the regency's level history")
+    reason: Reason
 
 
 class ZoneOut(BaseModel):
@@ -109,6 +119,27 @@ class CapacityRuleSet(BaseModel):
     level_2: Percent
     level_3: Percent
     level_4: Percent
+
+
+class CapacityRuleChange(CapacityRuleSet):
+    """A new capacity rule and why (national officers; audited)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "level_1": 100,
+                    "level_2": 75,
+                    "level_3": 50,
+                    "level_4": 25,
+                    "reason": "Ministry circular on malls during PPKM",
+                }
+            ]
+        },
+    )
+
+    reason: Reason
 
 
 class CapacityRuleOut(CapacityRuleSet):
