@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # uv trusts the operating system's certificate store (where a site's own CA is installed).
 export UV_NATIVE_TLS := 1
 
-.PHONY: run test lint stop stack bootstrap venv bench demo clean format browser lighthouse chaos fuzz
+.PHONY: run test lint stop stack bootstrap venv bench demo clean format browser fonts lighthouse chaos fuzz
 
 $(BIN)/.installed: $(PYPROJECTS)
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH" >&2; exit 1; }
@@ -29,22 +29,26 @@ $(BIN)/.installed: $(PYPROJECTS)
 venv: $(BIN)/.installed
 
 ## run: the whole suite (stack, migrations, every API and worker) in the foreground
-run: venv
+run: venv fonts
 	@$(WITH_STACK) deploy/local/run-suite.sh
+
+## fonts: Debian's fonts-noto-cjk for the posters' CJK names (installed when missing)
+fonts:
+	@deploy/local/fonts.sh >/dev/null
 
 ## browser: Debian's chromium for the browser tests (installed when missing)
 browser:
 	@deploy/local/browser.sh >/dev/null
 
 ## test: the full test suite against a real PostgreSQL and Kafka (started and stopped here)
-test: venv browser
+test: venv browser fonts
 	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
 		pytest $(PYTEST_ARGS)'
 
 ## chaos: the fault suite in full (tests/faults): brokers killed and restarted three times, a
 ## private three-broker KRaft cluster, every API and worker instance killed -9, PostgreSQL
 ## restarted, under load (its bounded part runs in `make test`)
-chaos: venv
+chaos: venv fonts
 	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
 		LINDUNG_CHAOS_BROKER_RESTARTS=3 LINDUNG_CHAOS_FULL=1 pytest tests/faults $(PYTEST_ARGS)'
 
@@ -76,7 +80,7 @@ stop:
 	@deploy/local/stack.sh down
 
 ## bench: the benchmarks with the whole suite running (see docs/benchmarks.md)
-bench: venv
+bench: venv fonts
 	@$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -r bench/requirements.txt
 	@$(WITH_STACK) bash -c 'source deploy/local/activate.sh && lindung bootstrap && \
 		python -m bench.run $(BENCH_ARGS)'

@@ -301,3 +301,32 @@ def test_an_officer_of_another_regency_cannot_see_the_venue(
         assert_accessible(page)
     finally:
         context.close()
+
+
+def test_an_admin_publishes_a_screening_rule_version(
+    browser: Any, world: dict[str, Any], suite: SuiteUrls
+) -> None:
+    """Officers read the versions; an officer created with --admin publishes one, with a reason
+    (health-records checks the admin role and keeps the reason in its audit log)."""
+    email = f"admin-{world['run']}@example.id"
+    _officer(email, "--national", "--admin")
+    run = int(world["run"], 16)
+    version = f"2099-{run % 12 + 1:02d}-v{run % 1000}"
+    context = browser.new_context(base_url=suite.portal, locale="id-ID")
+    page = context.new_page()
+    try:
+        _sign_in(page, email)
+        page.goto("/rules")
+        assert page.locator("#admin-only").count() == 0
+        page.fill("#rule-id", version)
+        page.fill("#valid-from", "2099-01-01T00:00")
+        page.fill("#description", "uji portal: versi untuk masa depan")
+        page.fill("#reason", "uji portal (surat edaran fiktif)")
+        page.click("main form[action='/rules'] button[type=submit]")
+        arrive(page, r"/rules$")
+        row = page.locator("#rules tr", has_text=version)
+        assert row.count() == 1 and "uji portal" in row.inner_text()
+        assert_accessible(page)
+        screenshot(page, "rules-admin")
+    finally:
+        context.close()

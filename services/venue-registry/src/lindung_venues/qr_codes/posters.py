@@ -2,13 +2,16 @@
 
 The QR symbol comes from segno (error correction M, so a scuffed poster still scans); the
 page is laid out here and drawn with reportlab (PDF) or Pillow (PNG). All three draw the
-same symbol module by module, so every format decodes to exactly the signed payload. Text
-uses the Bitstream Vera fonts shipped inside reportlab, so the output does not depend on the
-fonts installed on the machine.
+same symbol module by module, so every format decodes to exactly the signed payload. The fixed
+texts use the Bitstream Vera fonts shipped inside reportlab. The venue's name and entrance,
+which may be in any script, are set with Noto fonts (:mod:`.fonts`: shaped, right-to-left
+where needed) and wrapped to the page: in the PNG directly, in the PDF and SVG as line images
+at print resolution (300 dpi), so that they print the same whatever fonts a viewer has.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,11 +20,14 @@ from xml.sax.saxutils import escape
 
 import reportlab
 import segno
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+
+from lindung_venues.qr_codes import fonts
 
 QUIET_ZONE = 4  # modules of white border the QR standard asks for
 _FONT_DIR = Path(reportlab.__file__).parent / "fonts"
@@ -95,6 +101,34 @@ def wrap(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
     return lines or [""]
 
 
+#: Pixels per PDF point of the line images (300 dpi / 72).
+_PRINT_SCALE = 300 / 72
+#: An entrance wraps to at most this many lines (a longer one ends with an ellipsis).
+ENTRANCE_LINES = 3
+
+
+def _name_lines(text: PosterText, width: float, size: float) -> list[str]:
+    """The venue's name wrapped to ``width`` (in the units of ``size``), in any script."""
+
+    def measure(line: str) -> float:
+        return fonts.measure(line, round(size * 4), True) / 4
+
+    return wrap(text.venue_name, width, measure)
+
+
+def _entrance_lines(text: PosterText, width: float, size: float) -> list[str]:
+    def measure(line: str) -> float:
+        return fonts.measure(line, round(size * 4)) / 4
+
+    lines = wrap(f"Pintu masuk / Entrance: {text.entrance}", width, measure)
+    if len(lines) > ENTRANCE_LINES:
+        lines = lines[:ENTRANCE_LINES]
+        while lines[-1] and measure(lines[-1] + " …") > width:
+            lines[-1] = lines[-1][:-1]
+        lines[-1] = lines[-1].rstrip() + " …"
+    return lines
+
+
 # --- PDF -----------------------------------------------------------------------------------
 
 _fonts_registered = False
@@ -128,12 +162,25 @@ def pdf(payload: str, text: PosterText) -> bytes:
     y -= 24
     centred(HEADLINE[1], y, _REGULAR, 16)
     y -= 34
-    for line in wrap(text.venue_name, usable, lambda s: pdfmetrics.stringWidth(s, _BOLD, 22))[:3]:
-        centred(line, y, _BOLD, 22)
+
+    def centred_any_script(line: str, y: float, points: float, bold: bool) -> None:
+        image = fonts.render_line(line, round(points * _PRINT_SCALE), bold)
+        width, height = image.width / _PRINT_SCALE, image.height / _PRINT_SCALE
+        baseline = round(points * _PRINT_SCALE * 1.12) / _PRINT_SCALE
+        pdf_canvas.drawImage(
+            ImageReader(fonts.ink(image)),
+            (page_w - width) / 2,
+            y - (height - baseline),
+            width,
+            height,
+            mask="auto",
+        )
+
+    for line in _name_lines(text, usable, 22)[:3]:
+        centred_any_script(line, y, 22, True)
         y -= 26
-    entrance = f"Pintu masuk / Entrance: {text.entrance}"
-    for line in wrap(entrance, usable, lambda s: pdfmetrics.stringWidth(s, _REGULAR, 14))[:2]:
-        centred(line, y, _REGULAR, 14)
+    for line in _entrance_lines(text, usable, 14):
+        centred_any_script(line, y, 14, False)
         y -= 18
 
     modules, runs = dark_runs(payload)
@@ -190,10 +237,31 @@ def svg(payload: str, text: PosterText) -> str:
             f"{escape(content)}</text>"
         )
 
-    add(22, HEADLINE[0].upper(), 9, bold=True)
-    add(30, HEADLINE[1], 6)
-    add(42, text.venue_name[:60], 7.5, bold=True)
-    add(51, f"Pintu masuk / Entrance: {text.entrance}", 5)
+    def add_any_script(y: float, content: str, size: float, bold: bool = False) -> None:
+        # size in mm; the line as an image at 300 dpi (11.8 px per mm), baseline at y
+        scale = 300 / 25.4
+        image = fonts.render_line(content, round(size * scale), bold)
+        buffer = io.BytesIO()
+        fonts.ink(image).save(buffer, format="PNG", optimize=True)
+        width, height = image.width / scale, image.height / scale
+        baseline = round(size * scale * 1.12) / scale
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        lines.append(
+            f'<image x="{105 - width / 2:.2f}" y="{y - baseline:.2f}" width="{width:.2f}" '
+            f'height="{height:.2f}" href="data:image/png;base64,{data}">'
+            f"<title>{escape(content)}</title></image>"
+        )
+
+    add(16, HEADLINE[0].upper(), 9, bold=True)
+    add(23, HEADLINE[1], 6)
+    y = 32.0
+    for line in _name_lines(text, 180, 7)[:3]:
+        add_any_script(y, line, 7, bold=True)
+        y += 8
+    for line in _entrance_lines(text, 180, 4.5)[:2]:
+        add_any_script(y, line, 4.5)
+        y += 5.5
+    top = max(top, y)
     y = top + side + 14
     for heading, instructions in (
         ("Cara check-in", INSTRUCTIONS_ID),
@@ -229,10 +297,9 @@ def png(payload: str, text: PosterText, *, module_px: int = 8) -> bytes:
     width = max(side, 900)
     regular = ImageFont.truetype(str(_FONT_DIR / "Vera.ttf"), 24)
     small = ImageFont.truetype(str(_FONT_DIR / "Vera.ttf"), 18)
-    bold = ImageFont.truetype(str(_FONT_DIR / "VeraBd.ttf"), 34)
-    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
-    name_lines = wrap(text.venue_name, width - 60, lambda s: probe.textlength(s, font=bold))[:3]
-    header = 70 + 44 * len(name_lines) + 40
+    name_lines = _name_lines(text, width - 60, 34)[:3]
+    entrance_lines = _entrance_lines(text, width - 60, 24)
+    header = 70 + 44 * len(name_lines) + 32 * len(entrance_lines) + 16
     footer = 60 + 30 * (len(INSTRUCTIONS_ID) + len(INSTRUCTIONS_EN)) + 60
     image = Image.new("L", (width, header + side + footer), 255)
     draw = ImageDraw.Draw(image)
@@ -241,11 +308,18 @@ def png(payload: str, text: PosterText, *, module_px: int = 8) -> bytes:
         draw.text((width / 2, y), line, fill=0, font=font, anchor="mt")
 
     centred(20, f"{HEADLINE[0]} / {HEADLINE[1]}", regular)
-    y = 70
+
+    def centred_any_script(y: int, line: str, size: int, bold: bool) -> None:
+        rendered = fonts.render_line(line, size, bold)
+        image.paste(0, ((width - rendered.width) // 2, y), mask=ImageOps.invert(rendered))
+
+    y = 62
     for line in name_lines:
-        centred(y, line, bold)
+        centred_any_script(y, line, 34, True)
         y += 44
-    centred(y, f"Pintu masuk / Entrance: {text.entrance}"[:80], regular)
+    for line in entrance_lines:
+        centred_any_script(y, line, 24, False)
+        y += 32
     left, top = (width - side) // 2, header
     for x, row, run in runs:
         x0, y0 = left + x * module_px, top + row * module_px
