@@ -60,6 +60,12 @@ PROCESSES = ("api", "worker")
 WEB_APPS: dict[str, tuple[str, int]] = {
     "citizen-app": ("lindung_citizen", 8006),
 }
+#: Web faces with a database of their own (migrated by bootstrap) and secrets, but no worker
+#: and no Kafka: the portal (accounts and sessions; it calls the services).
+DATABASE_WEB_APPS: dict[str, tuple[str, int]] = {
+    "portal": ("lindung_portal", 8005),
+}
+ALL_WEB_APPS = {**WEB_APPS, **DATABASE_WEB_APPS}
 #: Where the image puts the helper scripts of deploy/docker/ (see the Dockerfile).
 IMAGE_HEALTHCHECK = "/usr/local/lib/lindung/healthcheck.py"
 IMAGE_WAIT_FOR_DATABASE = "/usr/local/lib/lindung/wait_for_database.py"
@@ -211,7 +217,7 @@ def test_compose_has_an_api_and_a_worker_per_service(compose: dict[str, Any]) ->
     unknown = (
         {n.rsplit("-", 1)[0] for n in services if n.endswith(("-api", "-worker"))}
         - set(SERVICES)
-        - set(WEB_APPS)
+        - set(ALL_WEB_APPS)
     )
     assert not unknown, f"containers of unknown services: {unknown}"
     assert set(existing_services()) <= set(SERVICES), "a service directory the deploy files miss"
@@ -312,9 +318,9 @@ def test_compose_env_vars_are_settings_of_the_service(compose: dict[str, Any], n
     assert env["LINDUNG_ENV"] == "development"
 
 
-@pytest.mark.parametrize("app", list(WEB_APPS))
+@pytest.mark.parametrize("app", list(ALL_WEB_APPS))
 def test_compose_web_apps(compose: dict[str, Any], app: str) -> None:
-    package, port = WEB_APPS[app]
+    package, port = ALL_WEB_APPS[app]
     services = compose["services"]
     container = services[f"{app}-api"]
     assert command_module(container["command"]) == f"{package}.api"
@@ -332,7 +338,7 @@ def test_compose_web_apps(compose: dict[str, Any], app: str) -> None:
     assert not unknown, f"{app}: env vars no setting reads: {unknown}"
     # The services it calls are the compose containers, on their ports.
     for variable, value in container["environment"].items():
-        if variable.startswith("CITIZEN_APP_") and variable.endswith("_URL"):
+        if variable.startswith(("CITIZEN_APP_", "PORTAL_")) and variable.endswith("_URL"):
             host, _, target = value.removeprefix("http://").partition(":")
             assert host in services and f"{target}:{target}" in services[host]["ports"], variable
 
@@ -786,7 +792,7 @@ def test_pods_run_as_non_root_with_a_read_only_root_filesystem(
     objects: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
     specs = list(pod_specs(objects))
-    assert len(specs) == 1 + 2 * len(SERVICES) + len(WEB_APPS)
+    assert len(specs) == 1 + 2 * len(SERVICES) + len(ALL_WEB_APPS)
     for where, spec in specs:
         security = spec["securityContext"]
         assert security["runAsNonRoot"] is True, where
@@ -809,18 +815,22 @@ def test_pods_run_as_non_root_with_a_read_only_root_filesystem(
             assert tag and tag != "latest", f"{where}: image {container['image']}"
 
 
-@pytest.mark.parametrize("app", list(WEB_APPS))
+@pytest.mark.parametrize("app", list(ALL_WEB_APPS))
 def test_web_app_deployment_service_and_probes(
     objects: dict[tuple[str, str], dict[str, Any]], app: str
 ) -> None:
-    package, port = WEB_APPS[app]
+    package, port = ALL_WEB_APPS[app]
     api = objects[("Deployment", f"{app}-api")]
     spec = api["spec"]["template"]["spec"]
     (container,) = spec["containers"]
     assert container["command"] == ["python", "-m", f"{package}.api"]
     require_module(f"{package}.api")
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": port}
-    assert "initContainers" not in spec, "no database to wait for"
+    if app in WEB_APPS:
+        assert "initContainers" not in spec, "no database to wait for"
+    else:
+        (wait,) = spec["initContainers"]
+        assert wait["command"][-2:] == [IMAGE_WAIT_FOR_DATABASE, f"{package}.settings"]
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     svc = objects[("Service", app)]
@@ -973,6 +983,15 @@ def test_k8s_env_vars_are_settings_and_secrets_are_placeholders(
         if where.split("/")[1] in {f"{a}-api" for a in WEB_APPS}:
             assert not secrets, f"{where}: a web app has no database and no secrets"
             continue
+        app = next((a for a in DATABASE_WEB_APPS if where.split("/")[1] == f"{a}-api"), None)
+        if app is not None:
+            assert secrets == {"lindung-database", f"{app}-secrets"}, where
+            package = DATABASE_WEB_APPS[app][0]
+            settings = importlib.import_module(f"{package}.settings").Settings
+            known_app = set(env_names(settings))
+            unknown = set(templates[f"{app}-secrets"]["stringData"]) - known_app
+            assert not unknown, f"{where}: {app}-secrets keys the portal does not read: {unknown}"
+            continue
         assert "lindung-database" in secrets, where
         for secret in secrets:
             assert secret in templates, f"{where}: Secret {secret} missing from the template"
@@ -1030,3 +1049,21 @@ def test_kubectl_kustomize_builds_the_base() -> None:
         for c in d["spec"]["template"]["spec"]["containers"]
     }
     assert len(images) == 1 and not images.pop().startswith("lindung:"), "images not rewritten"
+
+
+@pytest.mark.parametrize("app", list(DATABASE_WEB_APPS))
+def test_secret_template_covers_every_secret_setting_of_the_portal(
+    k8s_files: dict[str, list[dict[str, Any]]], app: str
+) -> None:
+    from pydantic import SecretStr
+
+    settings = importlib.import_module(f"{DATABASE_WEB_APPS[app][0]}.settings").Settings
+    secret_env = {
+        env
+        for env, field in env_names(settings).items()
+        if field.annotation is SecretStr or SecretStr in getattr(field.annotation, "__args__", ())
+    }
+    secret_env -= set(env_names(settings_class(None)))  # the database's: lindung-database
+    templates = {d["metadata"]["name"]: d for d in k8s_files[SECRETS_TEMPLATE.name]}
+    provided = set(templates[f"{app}-secrets"]["stringData"])
+    assert secret_env - provided == set(), f"{app}: SecretStr settings without a Secret entry"
