@@ -172,7 +172,13 @@ def test_a_check_in_raises_the_occupancy_without_a_reload(
     screenshot(page, "venue")
     # On a phone: nothing runs off the side of the screen.
     page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    wide = page.evaluate(
+        "() => [...document.querySelectorAll('body *')]"
+        ".filter(e => e.getBoundingClientRect().right > 390)"
+        ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
+        ".slice(0, 8)"
+    )
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, wide
     screenshot(page, "venue-phone")
     page.set_viewport_size({"width": 1100, "height": 900})
 

@@ -88,6 +88,9 @@ async def _regency(backend: Backend, account: Account, code: str) -> dict[str, A
                 "percent": round(100 * present / max(1, venue["effective_capacity"])),
                 "case_visits": f.get("case_visits", 0),
                 "contacts_notified": f.get("contacts_notified", 0),
+                "green_share": (
+                    round(100 * f["green_visits"] / f["visits"]) if f.get("visits") else None
+                ),
             }
         )
     hot = sorted((r for r in rows if r["present"]), key=lambda r: -r["percent"])[:5]
