@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from lindung_shared.auth import TokenIssuer
+from lindung_shared.auth import Jurisdiction, TokenIssuer
 from lindung_shared.settings import ServiceSettings
 from lindung_shared.testing import running_processes
 
@@ -217,7 +217,11 @@ def test_the_holder_recovers_the_nik_and_the_impostors_tokens_stop_everywhere(
     issuer = TokenIssuer.development(ServiceSettings())
     officer = {
         "Authorization": "Bearer "
-        + issuer.issue(subject="officer-e2e-recovery", roles=["health_officer"])
+        + issuer.issue(
+            subject="officer-e2e-recovery",
+            roles=["health_officer"],
+            jurisdiction=Jurisdiction.parse("regencies:3171"),  # the NIK's regency
+        )
     }
 
     async def sign_in(http: httpx.AsyncClient, dev: DevSystems, nik: str, phone: str) -> str:
@@ -325,3 +329,88 @@ def test_the_holder_recovers_the_nik_and_the_impostors_tokens_stop_everywhere(
             ).status_code == 202  # the same answer as for any phone; no code is sent
 
     asyncio.run(run())
+
+
+def test_an_officer_of_one_regency_cannot_touch_another(
+    told: tuple[Story, dict[str, Any]], suite: Urls
+) -> None:
+    """Through the public APIs of the running services: the story's mall and people are in
+    Jakarta Selatan (3171). An officer of Kota Bandung (3273) reads neither the mall, its
+    figures nor the regency's summary, cannot set its level, and cannot look up its people's
+    NIKs; an officer of DKI Jakarta (province 31) can. Screening rules need an admin."""
+    import asyncio
+
+    story, _ = told
+    issuer = TokenIssuer.development(ServiceSettings())
+
+    def officer(jurisdiction: str) -> dict[str, str]:
+        token = issuer.issue(
+            subject=f"officer-{jurisdiction}",
+            roles=["health_officer"],
+            jurisdiction=Jurisdiction.parse(jurisdiction),
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    bandung, jakarta = officer("regencies:3273"), officer("provinces:31")
+    mall = story.mall["id"]
+
+    async def probe(headers: dict[str, str]) -> dict[str, int]:
+        async with httpx.AsyncClient(timeout=30) as http:
+            answers = {
+                "venue": await http.get(f"{suite.registry}/v1/venues/{mall}", headers=headers),
+                "stats": await http.get(f"{suite.checkin}/v1/venues/{mall}/stats", headers=headers),
+                "summary": await http.get(
+                    f"{suite.checkin}/v1/regencies/3171/summary", headers=headers
+                ),
+                "lookup": await http.post(
+                    f"{suite.health}/v1/people/lookup",
+                    headers=headers,
+                    json={"nik": story.ayu.nik, "purpose": "jurisdiction test"},
+                ),
+                "rules": await http.post(
+                    f"{suite.health}/v1/rules",
+                    headers=headers,
+                    json={
+                        "id": "2099-12-v999",
+                        "valid_from": "2099-12-01T00:00:00+07:00",
+                        "reason": "officers may not publish",
+                    },
+                ),
+            }
+            listed = await http.get(
+                f"{suite.registry}/v1/venues", params={"regency_code": "3171"}, headers=headers
+            )
+            answers["listed"] = 200 if listed.json()["total"] else 404
+            return {
+                k: v.status_code if hasattr(v, "status_code") else v for k, v in answers.items()
+            }
+
+    outside = asyncio.run(probe(bandung))
+    assert outside == {
+        "venue": 403,
+        "stats": 403,
+        "summary": 403,
+        "lookup": 403,
+        "rules": 403,
+        "listed": 404,
+    }
+    inside = asyncio.run(probe(jakarta))
+    assert inside == {
+        "venue": 200,
+        "stats": 200,
+        "summary": 200,
+        "lookup": 200,
+        "rules": 403,
+        "listed": 200,
+    }
+
+    async def set_level(headers: dict[str, str]) -> int:
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = await http.put(
+                f"{suite.registry}/v1/zones/3171",
+                headers=headers,
+                json={"level": 1, "reason": "jurisdiction test"},
+            )
+            return answer.status_code
+
+    assert asyncio.run(set_level(bandung)) == 403

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
-from lindung_shared.auth import CitizenDep, HealthOfficerDep
+from lindung_shared.auth import CitizenDep, HealthOfficerDep, ensure_covers
 from lindung_shared.db import SessionDep
 from lindung_shared.errors import NotFound, problem_response
 from lindung_shared.ratelimit import Limit, RateLimiterDep, client_address
@@ -209,6 +209,7 @@ async def confirm_phone_change(
         "confirm`). Written to the append-only audit log with the purpose."
     ),
     responses={
+        403: {"description": "the NIK's regency is outside the officer's jurisdiction"},
         404: {"description": "no person has this NIK"},
         409: {"description": "the NIK is already bound to this phone"},
         429: {"description": "too many codes requested"},
@@ -217,6 +218,7 @@ async def confirm_phone_change(
 async def start_recovery(
     body: RecoveryRequest, principal: HealthOfficerDep, session: SessionDep, toolkit: ToolkitDep
 ) -> CodeIssued:
+    ensure_covers(principal, body.nik[:4])  # the NIK's regency, as for look-ups
     return await recovery.start_recovery(
         session, toolkit, principal.subject, body.nik, body.phone, body.purpose, utcnow()
     )
