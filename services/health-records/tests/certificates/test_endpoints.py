@@ -437,7 +437,7 @@ async def test_a_real_austrian_certificate_verifies_up_to_its_expiry(
     response = await certificate_client.post(
         "/v1/certificates/verify",
         files={"image": ("at.png", picture, "image/png")},
-        headers=headers_for(certificate_settings, "health_officer", "officer-1"),
+        headers=officer,
     )
     result = response.json()
     # signed in 2021 with a one-year expiry: genuine, but expired today
