@@ -18,7 +18,7 @@ import httpx
 import pytest
 from lindung_health.settings import Settings as HealthSettings
 from lindung_health.testing import enrol_resident
-from lindung_shared.auth import TokenIssuer
+from lindung_shared.auth import Jurisdiction, TokenIssuer
 from lindung_shared.settings import ServiceSettings
 
 from .conftest import ROOT, Api
@@ -53,10 +53,17 @@ def _tokens(apis: dict[str, Api]) -> dict[str, str]:
         "citizen": person,
         "venue_manager": f"manager-fuzz-{serial % 10**6}",
         "health_officer": "officer-fuzz",
+        "admin": "admin-fuzz",
         "feed": "feed-fuzz",
         "service": "service-fuzz",
     }
-    return {role: issuer.issue(subject=s, roles=[role]) for role, s in subjects.items()}
+    national = Jurisdiction.national()  # an officer's token reaches nowhere without one
+    return {
+        role: issuer.issue(
+            subject=s, roles=[role], jurisdiction=national if role == "health_officer" else None
+        )
+        for role, s in subjects.items()
+    }
 
 
 def _summary(report: Path) -> tuple[int, list[str]]:
