@@ -32,8 +32,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from lindung_shared.auth import TokenIssuer
 from lindung_shared.dbadmin import create_database, drop_database
+from lindung_shared.events import TOPICS
 from lindung_shared.kafka import ensure_topics
 from lindung_shared.manifest import installed_services
 from lindung_shared.migrations import upgrade
@@ -428,6 +431,32 @@ async def _inject(suite: Suite, faults: list[Fault]) -> None:
         faults.append(fault)
 
 
+async def _assert_replicated(bootstrap: str) -> None:
+    """Every catalogue topic of the three-broker cluster has three replicas of each partition
+    and ``min.insync.replicas`` 2 (what makes a broker's kill -9 lose no acknowledged event)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="chaos-check")
+    await admin.start()
+    try:
+        names = sorted(TOPICS)
+        described = await admin.describe_topics(names)
+        replicas = {
+            t["topic"]: sorted({len(p["replicas"]) for p in t["partitions"]}) for t in described
+        }
+        (configs,) = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, n, configs=None) for n in names]
+        )
+        min_isr = {
+            resource[3]: entry[1]
+            for resource in configs.resources
+            for entry in resource[4]
+            if entry[0] == "min.insync.replicas"
+        }
+    finally:
+        await admin.close()
+    assert replicas == {n: [3] for n in names}, replicas
+    assert min_isr == {n: "2" for n in names}, min_isr
+
+
 @pytest.fixture
 async def suite(tmp_path: Path) -> AsyncIterator[Suite]:
     kafka: Kafka
@@ -441,6 +470,8 @@ async def suite(tmp_path: Path) -> AsyncIterator[Suite]:
     try:
         await asyncio.to_thread(kafka.wait_ready)
         await ensure_topics(kafka.bootstrap)
+        if FULL:
+            await _assert_replicated(kafka.bootstrap)
         await _make_databases(suffix)
         logs = Path(os.environ.get("LINDUNG_CHAOS_LOGS", str(tmp_path)))
         await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
