@@ -267,6 +267,10 @@ class Load:
                     "phone": f"+62813{base:04d}{i:04d}",
                 },
             )
+            if body["person_id"] is None:
+                # A NIK and phone of an earlier run (200): registration does not disclose an
+                # existing person's id, so this one is left out of the load.
+                continue
             self.tokens.append(
                 {
                     "Authorization": "Bearer "
