@@ -30,3 +30,14 @@ class RoleInTurn:
         if data is not None:
             headers["Authorization"] = f"Bearer {data}"
         case.headers = headers
+
+
+@schemathesis.serializer("application/fhir+ndjson", "application/x-ndjson")
+def ndjson(context: Any, value: Any) -> bytes:
+    """Bulk import parts (``POST /v1/feeds/import-parts``) are NDJSON text: a generated string
+    goes as it is, anything else as one JSON line."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    if isinstance(value, bytes):
+        return value
+    return json.dumps(value).encode() + b"\n"
