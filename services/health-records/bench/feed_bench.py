@@ -79,6 +79,16 @@ def feed(people: list[tuple[str, date]], records: int, start: int = 0) -> list[d
     return out
 
 
+def unique_people(n: int) -> list[tuple[str, date]]:
+    """``n`` fictitious residents with distinct NIKs (random NIKs collide by the hundred
+    thousand)."""
+    found: dict[str, date] = {}
+    while len(found) < n:
+        nik, born = new_nik()
+        found.setdefault(nik, born)
+    return list(found.items())
+
+
 async def register(session_url: str, tk: Toolkit, people: list[tuple[str, date]]) -> None:
     import asyncpg
 
@@ -226,7 +236,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         tk = Toolkit.from_settings(settings)
         dsn = settings.sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://")
         n_people = max(1, args.records // 2)
-        people = [new_nik() for _ in range(n_people)]
+        people = unique_people(n_people)
         await register(dsn, tk, people)
         resources = feed(people, args.records)
 

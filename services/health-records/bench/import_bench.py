@@ -43,10 +43,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import httpx
-from feed_bench import _process_tree_cpu, feed, register
+from feed_bench import _process_tree_cpu, feed, register, unique_people
 from lindung_health.manifest import MIGRATIONS_DIR
 from lindung_health.settings import Settings
-from lindung_health.testing import bundle, immunization, new_nik
+from lindung_health.testing import bundle, immunization
 from lindung_health.toolkit import Toolkit
 from lindung_shared import feed_import
 from lindung_shared.testing import bearer, fresh_database
@@ -99,7 +99,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     async with fresh_database(base, MIGRATIONS_DIR) as settings:
         tk = Toolkit.from_settings(settings)
         dsn = settings.sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://")
-        people = [new_nik() for _ in range(max(1, args.records // 2))]
+        people = unique_people(max(1, args.records // 2))
         await register(dsn, tk, people)
         folder = Path(tempfile.mkdtemp(prefix="lindung-import-"))
         path = folder / "backfill.ndjson"
