@@ -53,6 +53,7 @@ from lindung_shared.events import encode_envelope
 from lindung_shared.events.catalogue import ExposureDetected, make_event
 from lindung_shared.kafka import create_producer
 from lindung_shared.kafka.security import kafka_security
+from lindung_shared.sealing import Sealer
 from lindung_shared.testing import fresh_database, unique
 from sqlalchemy import text
 
@@ -171,15 +172,18 @@ async def plain_client(sms_url: str, push_url: str, requests: int, concurrency: 
 
 
 async def seed_recipients(sessionmaker: Any, contacts: list[uuid.UUID]) -> None:
+    # Phones rest sealed (notifier migration 0004), as the contact consumer stores them.
+    sealer = Sealer(Settings().contact_seal_key.get_secret_value())
+    phones = [sealer.seal(f"+6281{n:09d}", "phone") for n in range(1, len(contacts) + 1)]
     async with sessionmaker() as session, session.begin():
         await session.execute(
             text(
-                "INSERT INTO recipients (subject, phone_e164, language, updated_at) "
-                "SELECT s, '+6281' || lpad(n::text, 9, '0'), "
-                "       CASE WHEN n % 3 = 0 THEN 'en' ELSE 'id' END, now() "
-                "FROM unnest(CAST(:subjects AS text[])) WITH ORDINALITY AS t(s, n)"
+                "INSERT INTO recipients (subject, phone_sealed, language, updated_at) "
+                "SELECT s, p, CASE WHEN n % 3 = 0 THEN 'en' ELSE 'id' END, now() "
+                "FROM unnest(CAST(:subjects AS text[]), CAST(:phones AS text[])) "
+                "WITH ORDINALITY AS t(s, p, n)"
             ),
-            {"subjects": [str(c) for c in contacts]},
+            {"subjects": [str(c) for c in contacts], "phones": phones},
         )
         # Every other contact has the app (one push device) as well as a phone.
         await session.execute(
