@@ -27,6 +27,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lindung_shared.metrics import PURGE_LAST_RUN, PURGED_ROWS
+from lindung_shared.transient import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +85,16 @@ async def run_purges(
     batch_size: int = 1000,
     max_batches: int = 100,
 ) -> dict[str, int]:
-    """Run every purge (one failing does not stop the others); rows removed per data kind."""
+    """Run every purge (one failing does not stop the others, unless the database is away:
+    a transient failure is raised for the caller's job to retry); rows removed per data kind."""
     done: dict[str, int] = {}
     for purge in purges:
         try:
             done[purge.data] = await run_purge(
                 sessionmaker, service, purge, batch_size=batch_size, max_batches=max_batches
             )
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the database is away: the others would fail too (the job logs it once)
             log.exception("retention purge of %s failed", purge.data)
     return done

@@ -24,6 +24,7 @@ from lindung_shared.kafka import create_producer
 from lindung_shared.logging import configure_logging
 from lindung_shared.outbox import OutboxRelay
 from lindung_shared.settings import ServiceSettings, settings_summary
+from lindung_shared.transient import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,19 @@ class WorkerContext:
 
 def periodic(name: str, interval_seconds: float, job: Callable[[], Awaitable[object]]) -> Task:
     """Run ``job`` every ``interval_seconds`` (with jitter) until stopped; errors are logged
-    and the next run goes ahead."""
+    and the next run goes ahead. A transient failure (the database restarting, say) is one
+    warning when it starts, one a minute while it lasts and a line when the job recovers
+    (:class:`~lindung_shared.transient.OutageLog`); anything else logs its traceback."""
 
     async def run(stop: asyncio.Event) -> None:
+        outage = OutageLog(log, f"periodic job {name}")
         while not stop.is_set():
             try:
                 await job()
-            except Exception:
-                log.exception("periodic job %s failed", name)
+            except Exception as exc:
+                outage.failed(exc)
+            else:
+                outage.succeeded()
             delay = interval_seconds * random.uniform(0.8, 1.2)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
