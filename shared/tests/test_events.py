@@ -14,7 +14,12 @@ from lindung_shared.events import (
     encode_envelope,
     make_event,
 )
-from lindung_shared.events.catalogue import StatusChanged, ZoneLevelChanged
+from lindung_shared.events.catalogue import (
+    CaseConfirmed,
+    CaseConfirmedV2,
+    StatusChanged,
+    ZoneLevelChanged,
+)
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -51,6 +56,25 @@ def test_key_comes_from_the_catalogue_key_field():
 def test_wrong_payload_model_is_refused_when_producing():
     with pytest.raises(TypeError):
         make_event("status.changed", zone_event().payload)
+
+
+def test_the_payload_model_picks_the_version():
+    fields = dict(
+        case_id=uuid.uuid4(),
+        case_ref="C-AAAAAAAA",
+        person_id=uuid.uuid4(),
+        sample_taken_at=NOW,
+        infectious_from=NOW,
+        infectious_until=NOW,
+    )
+    assert make_event("case.confirmed", CaseConfirmed(**fields)).version == 1
+    v2 = make_event("case.confirmed", CaseConfirmedV2(**fields, suspect_ref="S-AAAAAAAA"))
+    assert v2.version == 2
+    decoded = decode_event(encode_envelope(v2))
+    assert isinstance(decoded.payload, CaseConfirmedV2)
+    assert decoded.payload.suspect_ref == "S-AAAAAAAA"
+    with pytest.raises(TypeError):
+        make_event("case.confirmed", CaseConfirmed(**fields), version=2)
 
 
 def _mutated(**changes):

@@ -21,7 +21,7 @@ from lindung_checkin.checkins.sweeper import sweep
 from lindung_checkin.consumers import build_consumers
 from lindung_checkin.exposure.consumer import build_exposure_tasks
 from lindung_checkin.occupancy.publisher import publish_once
-from lindung_checkin.retention.ledger import ledger_purge
+from lindung_checkin.retention.ledger import ledger_purge, suspect_ledger_purge
 from lindung_checkin.retention.partitions import maintain
 from lindung_checkin.settings import Settings
 
@@ -47,8 +47,12 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
         await maintain(ctx.dsn, settings.retention_days, settings.partitions_ahead_days)
 
     async def ledger_job() -> None:
-        purge = ledger_purge(datetime.now(UTC), settings.retention_days)
-        await run_purges(ctx.sessionmaker, settings.service_name, [purge])
+        now = datetime.now(UTC)
+        purges = [
+            ledger_purge(now, settings.retention_days),
+            suspect_ledger_purge(now, settings.retention_days),
+        ]
+        await run_purges(ctx.sessionmaker, settings.service_name, purges)
 
     tasks: list[Task] = [
         c.run for c in build_consumers(ctx, settings, group_prefix=settings.consumer_group_prefix)

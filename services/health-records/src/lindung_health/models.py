@@ -151,6 +151,46 @@ class Case(Base):
     )
 
 
+class SuspectedCase(Base):
+    """A suspected case (PDP): one per provisional COVID-19 Condition while it is open. Not a
+    colour: it makes the person's visitors advised (docs/suspects.md)."""
+
+    __tablename__ = "suspected_cases"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    suspect_ref: Mapped[str] = mapped_column(Text, unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("people.id", ondelete="CASCADE")
+    )
+    record_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("health_records.id", ondelete="CASCADE")
+    )
+    suspected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    traced_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    traced_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: suspected | confirmed (``case_id`` says by which case) | ruled_out (``resolution``:
+    #: refuted | withdrawn)
+    state: Mapped[str] = mapped_column(Text, server_default="suspected")
+    #: Deferred: a batch may write the suspicion before the case that confirms it.
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("cases.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED"),
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_suspected_cases_person_id", "person_id"),
+        Index(
+            "uq_suspected_cases_open_record",
+            "record_id",
+            unique=True,
+            postgresql_where=text("state = 'suspected'"),
+        ),
+    )
+
+
 class Exposure(Base):
     """A close contact reported by the check-in service's matcher."""
 

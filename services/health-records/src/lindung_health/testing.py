@@ -12,7 +12,14 @@ import httpx
 from lindung_shared.sealing import Sealer
 
 from lindung_health.certificates.trust import Csca, generate_development_csca
-from lindung_health.feeds.codes import CVX, INTERPRETATION, LOINC, NIK_SYSTEM, SNOMED
+from lindung_health.feeds.codes import (
+    CVX,
+    INTERPRETATION,
+    LOINC,
+    NIK_SYSTEM,
+    SNOMED,
+    VERIFICATION,
+)
 from lindung_health.people.nik import Sex, nik_for
 from lindung_health.settings import Settings
 
@@ -102,6 +109,38 @@ def observation(
     else:
         code = {"positive": "10828004", "negative": "260385009"}.get(result, result)
         resource["valueCodeableConcept"] = {"coding": [{"system": SNOMED, "code": code}]}
+    _meta(resource, version, last_updated)
+    return resource
+
+
+CONDITION_ID_SYSTEM = "https://surveillance.example.id/condition"
+CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+
+
+def condition(
+    nik: str,
+    *,
+    ident: str,
+    when: datetime | str,
+    verification: str = "provisional",
+    code: str = "840539006",
+    system: str = SNOMED,
+    version: str | None = None,
+    last_updated: str | None = None,
+) -> dict[str, Any]:
+    """A COVID-19 Condition as a surveillance system sends it: a suspected case (PDP) while
+    ``verification`` is provisional, then confirmed / refuted / entered-in-error."""
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "identifier": [{"system": CONDITION_ID_SYSTEM, "value": ident}],
+        "verificationStatus": {"coding": [{"system": VERIFICATION, "code": verification}]},
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": {"identifier": {"system": NIK_SYSTEM, "value": nik}},
+        "onsetDateTime": when if isinstance(when, str) else when.isoformat(),
+    }
+    if verification != "entered-in-error":
+        clinical = "resolved" if verification == "refuted" else "active"
+        resource["clinicalStatus"] = {"coding": [{"system": CLINICAL_STATUS, "code": clinical}]}
     _meta(resource, version, last_updated)
     return resource
 

@@ -10,6 +10,8 @@ from lindung_shared.events import Envelope
 from lindung_shared.events.catalogue import (
     CaseConfirmed,
     CaseRetracted,
+    ExposureAdvised,
+    ExposureAdvisoryWithdrawn,
     ExposureDetected,
     ExposureRetracted,
     PersonPhoneChanged,
@@ -18,6 +20,7 @@ from lindung_shared.events.catalogue import (
     StatusChanged,
     VenueCaseVisited,
     VenueCrowding,
+    VenueSuspectVisited,
     ZoneVisitorAlert,
 )
 from lindung_shared.regions import timezone_of_regency
@@ -49,8 +52,12 @@ class Planners:
             "case.retracted": self.case_retracted,
             "exposure.detected": self.exposure_detected,
             "exposure.retracted": self.exposure_retracted,
+            "exposure.advised": self.exposure_advised,
+            "exposure.advisory_withdrawn": self.advisory_withdrawn,
             "venue.case_visited": self.venue_case_visited,
             "venue.case_visit_retracted": self.venue_case_visit_retracted,
+            "venue.suspect_visited": self.venue_suspect_visited,
+            "venue.suspect_visit_withdrawn": self.venue_suspect_visit_withdrawn,
             "venue.crowding": self.venue_crowding,
             "zone.visitor_alert": self.zone_visitor_alert,
         }
@@ -151,27 +158,33 @@ class Planners:
         ]
 
     async def exposure_detected(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        """A close contact; when it upgrades an advisory (v2 ``advisory_id``), the message says
+        the suspected case they were advised about is confirmed."""
         p: ExposureDetected = event.payload
         last_day = p.overlap_end.astimezone(zone(p.venue_timezone)).date()
         quarantine_until = last_day + timedelta(days=self.settings.quarantine_days)
+        advisory_id = getattr(p, "advisory_id", None)
+        data = {
+            "exposure_id": str(p.exposure_id),
+            "venue_id": str(p.venue_id),
+            "overlap_start": p.overlap_start.isoformat(),
+            "overlap_end": p.overlap_end.isoformat(),
+            "quarantine_until": quarantine_until.isoformat(),
+        }
+        if advisory_id is not None:
+            data["advisory_id"] = str(advisory_id)
         return [
             Intent(
                 recipient=str(p.contact_person_id),
                 kind="exposure",
-                template_key="exposure.detected",
+                template_key="exposure.upgraded" if advisory_id else "exposure.detected",
                 params={
                     "venue_name": p.venue_name,
                     "start": p.overlap_start,
                     "end": p.overlap_end,
                     "quarantine_until": quarantine_until,
                 },
-                data={
-                    "exposure_id": str(p.exposure_id),
-                    "venue_id": str(p.venue_id),
-                    "overlap_start": p.overlap_start.isoformat(),
-                    "overlap_end": p.overlap_end.isoformat(),
-                    "quarantine_until": quarantine_until.isoformat(),
-                },
+                data=data,
                 source_event_id=event.id,
                 timezone=p.venue_timezone,
             )
@@ -192,6 +205,51 @@ class Planners:
             )
         ]
 
+    async def exposure_advised(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        """A visitor of a suspected case: watch for symptoms, get tested (no quarantine)."""
+        p: ExposureAdvised = event.payload
+        return [
+            Intent(
+                recipient=str(p.contact_person_id),
+                kind="exposure_advisory",
+                template_key="exposure.advised",
+                params={"venue_name": p.venue_name, "start": p.overlap_start, "end": p.overlap_end},
+                data={
+                    "advisory_id": str(p.advisory_id),
+                    "venue_id": str(p.venue_id),
+                    "overlap_start": p.overlap_start.isoformat(),
+                    "overlap_end": p.overlap_end.isoformat(),
+                },
+                source_event_id=event.id,
+                timezone=p.venue_timezone,
+            )
+        ]
+
+    async def advisory_withdrawn(self, session: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        p: ExposureAdvisoryWithdrawn = event.payload
+        venue = await recipients.get_venue(session, p.venue_id)
+        return [
+            Intent(
+                recipient=str(p.contact_person_id),
+                kind="exposure_advisory_correction",
+                template_key="exposure.advisory_withdrawn",
+                params={"venue_name": venue.name if venue else Term("venue.unknown")},
+                data={"advisory_id": str(p.advisory_id), "venue_id": str(p.venue_id)},
+                source_event_id=event.id,
+                timezone=venue.timezone if venue else self.settings.default_timezone,
+            )
+        ]
+
+    async def venue_suspect_visited(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
+        return [self._venue_case(event, "venue_suspect", "venue.suspect_visited")]
+
+    async def venue_suspect_visit_withdrawn(
+        self, _: AsyncSession, event: Envelope[Any]
+    ) -> list[Intent]:
+        return [
+            self._venue_case(event, "venue_suspect_correction", "venue.suspect_visit_withdrawn")
+        ]
+
     async def venue_case_visited(self, _: AsyncSession, event: Envelope[Any]) -> list[Intent]:
         return [self._venue_case(event, "venue_case", "venue.case_visited")]
 
@@ -205,7 +263,8 @@ class Planners:
         """The manager learns the day and a band of hours, never the exact stay nor the case
         reference: enough to clean and to warn staff, not to pick the person out on CCTV or
         follow them across venues."""
-        p: VenueCaseVisited = event.payload  # or VenueCaseVisitRetracted, its subclass
+        # VenueCaseVisited or its subclass VenueCaseVisitRetracted; or the suspect's pair.
+        p: VenueCaseVisited | VenueSuspectVisited = event.payload
         day, band = HourBand.around(p.visit_start, p.visit_end, p.venue_timezone)
         return Intent(
             recipient=manager_recipient(p.manager_id),

@@ -72,7 +72,14 @@ TOPICS: dict[str, Topic] = {
             compacted=True,
         ),
         Topic("lindung.health-status", 12, "person id", "Status changes (health-records)."),
-        Topic("lindung.cases", 6, "person id", "Confirmed and retracted cases (health-records)."),
+        Topic(
+            "lindung.cases",
+            6,
+            "person id",
+            "Confirmed and retracted cases, and suspected cases (PDP) flagged and ruled out "
+            "(health-records): one key per person, so a suspicion is read before its "
+            "confirmation.",
+        ),
         Topic(
             "lindung.feed.vaccinations",
             6,
@@ -85,7 +92,12 @@ TOPICS: dict[str, Topic] = {
             "patient NIK hash or source id",
             "FHIR Observation records from the national laboratory system.",
         ),
-        Topic("lindung.exposures", 12, "contact person id", "Close contacts found (checkin)."),
+        Topic(
+            "lindung.exposures",
+            12,
+            "contact person id",
+            "Close contacts found, and advisories to visitors of suspected cases (checkin).",
+        ),
         Topic("lindung.venue-alerts", 6, "venue id", "A case visited a venue (checkin)."),
         Topic("lindung.occupancy", 6, "venue id", "Occupancy changes and crowding (checkin)."),
         Topic(
@@ -321,6 +333,42 @@ class CaseConfirmed(Payload):
     infectious_until: AwareDatetime
 
 
+class CaseConfirmedV2(CaseConfirmed):
+    """``case.confirmed`` v2: the suspected case it confirms, if the person was one (their
+    advised contacts become close contacts: docs/suspects.md)."""
+
+    suspect_id: uuid.UUID | None = Field(
+        default=None, description="the suspect.flagged this case confirms (None: none open)"
+    )
+    suspect_ref: str | None = None
+
+
+class SuspectFlagged(Payload):
+    """A person became a suspected case (PDP, *pasien dalam pengawasan*): a COVID-19 Condition
+    whose verification status is provisional (or differential, unconfirmed). Not a colour:
+    their visitors are advised to watch for symptoms and get tested."""
+
+    suspect_id: uuid.UUID
+    suspect_ref: str = Field(description="pseudonymous reference, safe to show to contacts")
+    person_id: uuid.UUID
+    suspected_at: AwareDatetime = Field(description="the Condition's onset (or recorded date)")
+    traced_from: AwareDatetime = Field(
+        description="start of the traced window: the rule's look-back before suspected_at"
+    )
+    traced_until: AwareDatetime
+
+
+class SuspectRuledOut(Payload):
+    """A suspicion ended without a case: refuted (the Condition says so), or withdrawn (the
+    Condition was entered in error, or re-dated: a new suspect.flagged follows)."""
+
+    suspect_id: uuid.UUID
+    suspect_ref: str
+    person_id: uuid.UUID
+    reason: Literal["refuted", "withdrawn"]
+    ruled_out_at: AwareDatetime
+
+
 class CaseRetracted(Payload):
     case_id: uuid.UUID
     case_ref: str
@@ -365,6 +413,39 @@ class ExposureDetected(Payload):
     overlap_minutes: float = Field(ge=0)
 
 
+class ExposureDetectedV2(ExposureDetected):
+    """``exposure.detected`` v2: the advisory it upgrades, when the contact was advised about
+    the same person as a suspected case (one alert replaces the other)."""
+
+    advisory_id: uuid.UUID | None = Field(
+        default=None, description="the exposure.advised this close contact upgrades"
+    )
+
+
+class ExposureAdvised(Payload):
+    """A visitor whose stay overlapped a suspected case's: watch for symptoms, get tested.
+    Not a quarantine (their colour does not change)."""
+
+    advisory_id: uuid.UUID
+    suspect_ref: str
+    contact_person_id: uuid.UUID
+    venue_id: uuid.UUID
+    venue_name: str
+    venue_timezone: IndonesianTimezone
+    overlap_start: AwareDatetime
+    overlap_end: AwareDatetime
+    overlap_minutes: float = Field(ge=0)
+
+
+class ExposureAdvisoryWithdrawn(Payload):
+    """An advisory withdrawn because its suspected case was ruled out (a correction)."""
+
+    advisory_id: uuid.UUID
+    suspect_ref: str
+    contact_person_id: uuid.UUID
+    venue_id: uuid.UUID
+
+
 class ExposureRetracted(Payload):
     exposure_id: uuid.UUID
     case_ref: str
@@ -385,6 +466,22 @@ class VenueCaseVisited(Payload):
 class VenueCaseVisitRetracted(VenueCaseVisited):
     """A ``venue.case_visited`` withdrawn because its case was retracted (the same visit,
     the same fields)."""
+
+
+class VenueSuspectVisited(Payload):
+    """A suspected case (PDP) visited the venue, for its manager (as ``venue.case_visited``)."""
+
+    suspect_ref: str
+    venue_id: uuid.UUID
+    manager_id: str
+    venue_name: str
+    venue_timezone: IndonesianTimezone
+    visit_start: AwareDatetime
+    visit_end: AwareDatetime
+
+
+class VenueSuspectVisitWithdrawn(VenueSuspectVisited):
+    """A ``venue.suspect_visited`` withdrawn because the suspicion was ruled out."""
 
 
 class OccupancyChanged(Payload):
@@ -576,6 +673,34 @@ _SPECS = (
         "A positive result made a person a confirmed case.",
     ),
     EventSpec(
+        "case.confirmed",
+        2,
+        "lindung.cases",
+        CaseConfirmedV2,
+        "person_id",
+        "health-records",
+        "A positive result (or a confirmed COVID-19 Condition) made a person a confirmed case; "
+        "names the suspected case it confirms, if any.",
+    ),
+    EventSpec(
+        "suspect.flagged",
+        1,
+        "lindung.cases",
+        SuspectFlagged,
+        "person_id",
+        "health-records",
+        "A provisional COVID-19 Condition made a person a suspected case (PDP).",
+    ),
+    EventSpec(
+        "suspect.ruled_out",
+        1,
+        "lindung.cases",
+        SuspectRuledOut,
+        "person_id",
+        "health-records",
+        "A suspected case was refuted or withdrawn (not confirmed).",
+    ),
+    EventSpec(
         "case.retracted",
         1,
         "lindung.cases",
@@ -621,6 +746,33 @@ _SPECS = (
         "A person was a close contact of a case.",
     ),
     EventSpec(
+        "exposure.detected",
+        2,
+        "lindung.exposures",
+        ExposureDetectedV2,
+        "contact_person_id",
+        "checkin",
+        "A person was a close contact of a case; names the advisory it upgrades, if any.",
+    ),
+    EventSpec(
+        "exposure.advised",
+        1,
+        "lindung.exposures",
+        ExposureAdvised,
+        "contact_person_id",
+        "checkin",
+        "A person was at a venue with a suspected case: watch for symptoms, get tested.",
+    ),
+    EventSpec(
+        "exposure.advisory_withdrawn",
+        1,
+        "lindung.exposures",
+        ExposureAdvisoryWithdrawn,
+        "contact_person_id",
+        "checkin",
+        "An advisory was withdrawn: its suspected case was ruled out.",
+    ),
+    EventSpec(
         "exposure.retracted",
         1,
         "lindung.exposures",
@@ -646,6 +798,24 @@ _SPECS = (
         "venue_id",
         "checkin",
         "A case visit reported to the venue was withdrawn with its case.",
+    ),
+    EventSpec(
+        "venue.suspect_visited",
+        1,
+        "lindung.venue-alerts",
+        VenueSuspectVisited,
+        "venue_id",
+        "checkin",
+        "A suspected case visited the venue (for its manager).",
+    ),
+    EventSpec(
+        "venue.suspect_visit_withdrawn",
+        1,
+        "lindung.venue-alerts",
+        VenueSuspectVisitWithdrawn,
+        "venue_id",
+        "checkin",
+        "A suspected-case visit reported to the venue was withdrawn (ruled out).",
     ),
     EventSpec(
         "occupancy.changed",
@@ -707,7 +877,14 @@ def make_event(
     occurred_at: datetime | None = None,
     event_id: uuid.UUID | None = None,
 ) -> Envelope[Any]:
-    """Build a validated envelope for ``payload``, keyed as the catalogue says."""
+    """Build a validated envelope for ``payload``, keyed as the catalogue says. Without
+    ``version``: the latest version whose payload model is ``payload``'s class (a producer
+    picks the version by the model it builds)."""
+    if version is None:
+        matching = [
+            v for (t, v), s in CATALOGUE.items() if t == event_type and type(payload) is s.payload
+        ]
+        version = max(matching) if matching else None
     spec = spec_for(event_type, version)
     if not isinstance(payload, spec.payload):
         raise TypeError(f"{event_type} v{spec.version} takes {spec.payload.__name__}")

@@ -1,4 +1,5 @@
-"""The matcher's consumer in the check-in worker: ``lindung.cases`` → exposures.
+"""The matcher's consumer in the check-in worker: ``lindung.cases`` → exposures (cases) and
+advisories (suspected cases, :mod:`.suspects`).
 
 Group ``checkin.exposure-matcher``. Run as many worker replicas as ``lindung.cases`` has
 partitions: the runner claims event ids, and the ledger's (case, contact) key keeps the result
@@ -12,12 +13,17 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from lindung_shared.events import Envelope
-from lindung_shared.events.catalogue import CaseConfirmed, CaseRetracted
+from lindung_shared.events.catalogue import (
+    CaseConfirmed,
+    CaseRetracted,
+    SuspectFlagged,
+    SuspectRuledOut,
+)
 from lindung_shared.kafka.consumer import EventConsumer, Handler
 from lindung_shared.worker import Task, WorkerContext, periodic
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lindung_checkin.exposure import rematch, repository, service
+from lindung_checkin.exposure import rematch, repository, service, suspects
 from lindung_checkin.exposure.settings import ExposureSettings
 
 CASES_TOPIC = "lindung.cases"
@@ -32,7 +38,20 @@ def handlers(settings: ExposureSettings) -> dict[str, Handler]:
         payload: CaseRetracted = event.payload
         await service.retract_case(session, payload, settings)
 
-    return {"case.confirmed": on_case_confirmed, "case.retracted": on_case_retracted}
+    async def on_suspect_flagged(session: AsyncSession, event: Envelope[Any]) -> None:
+        payload: SuspectFlagged = event.payload
+        await suspects.advise(session, payload, settings)
+
+    async def on_suspect_ruled_out(session: AsyncSession, event: Envelope[Any]) -> None:
+        payload: SuspectRuledOut = event.payload
+        await suspects.rule_out(session, payload, settings)
+
+    return {
+        "case.confirmed": on_case_confirmed,
+        "case.retracted": on_case_retracted,
+        "suspect.flagged": on_suspect_flagged,
+        "suspect.ruled_out": on_suspect_ruled_out,
+    }
 
 
 def exposure_consumer(

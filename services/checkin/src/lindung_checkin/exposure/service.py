@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from lindung_shared.events.catalogue import CaseConfirmed, CaseRetracted
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lindung_checkin.exposure import repository
+from lindung_checkin.exposure import repository, suspects
 from lindung_checkin.exposure.repository import CaseWindow, MatchCounts
 from lindung_checkin.exposure.settings import ExposureSettings
 
@@ -27,7 +27,8 @@ async def match_case(
 ) -> MatchCounts:
     """Find the case's close contacts and stage one ``exposure.detected`` per contact never
     reported for this case, and one ``venue.case_visited`` per case visit, in the session's
-    transaction (the caller commits)."""
+    transaction (the caller commits). A case confirming a suspect (v2 ``suspect_id``)
+    upgrades the suspect's advisories first (:func:`.suspects.upgrade_advisories`)."""
     window_start, window_end = tracing_window(case, settings.lookback_days)
     window = CaseWindow(
         case_id=case.case_id,
@@ -42,8 +43,19 @@ async def match_case(
     ):
         log.info("case already retracted; not matched", extra={"case_ref": case.case_ref})
         return MatchCounts(exposures=0, venue_alerts=0)
+    upgraded = 0
+    suspect_id = getattr(case, "suspect_id", None)  # case.confirmed v2
+    if suspect_id is not None:
+        # The suspect's advised contacts first: the same contacts, upgraded, not advised anew.
+        upgraded = await suspects.upgrade_advisories(
+            session,
+            suspect_id=suspect_id,
+            case_id=case.case_id,
+            case_ref=case.case_ref,
+            topic_prefix=settings.topic_prefix,
+        )
     if window_end <= window_start:
-        return MatchCounts(exposures=0, venue_alerts=0)
+        return MatchCounts(exposures=upgraded, venue_alerts=0)
     counts = await repository.record_exposures(
         session,
         window,
@@ -52,10 +64,12 @@ async def match_case(
         max_stay=settings.max_stay,
         topic_prefix=settings.topic_prefix,
     )
+    counts = MatchCounts(exposures=counts.exposures + upgraded, venue_alerts=counts.venue_alerts)
     log.info(
         "case matched",
         extra={
             "case_ref": case.case_ref,
+            "upgraded_advisories": upgraded,
             "exposures": counts.exposures,
             "venue_alerts": counts.venue_alerts,
         },

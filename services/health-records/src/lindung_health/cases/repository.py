@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lindung_health.models import Case
+from lindung_health.models import Case, SuspectedCase
 
 
 async def active_cases(session: AsyncSession, person_id: uuid.UUID) -> Sequence[Case]:
@@ -35,5 +35,27 @@ async def active_cases_of_records(
         Case.record_id.in_(record_ids),
         Case.retracted_at.is_(None),
         Case.person_id != other_than,
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def open_suspects(
+    session: AsyncSession, person_ids: Sequence[uuid.UUID]
+) -> Sequence[SuspectedCase]:
+    """The open (still suspected) suspicions of these people, locked with their status."""
+    stmt = (
+        select(SuspectedCase)
+        .where(SuspectedCase.person_id.in_(person_ids), SuspectedCase.state == "suspected")
+        .order_by(SuspectedCase.person_id, SuspectedCase.suspected_at)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def suspects_of(session: AsyncSession, person_id: uuid.UUID) -> Sequence[SuspectedCase]:
+    stmt = (
+        select(SuspectedCase)
+        .where(SuspectedCase.person_id == person_id)
+        .order_by(SuspectedCase.suspected_at)
     )
     return (await session.execute(stmt)).scalars().all()

@@ -11,6 +11,12 @@ Laboratory tests, in ``Observation.code`` (LOINC, ``http://loinc.org``):
 - 94558-4 SARS-CoV-2 Ag by rapid immunoassay (respiratory): antigen
 - 97097-0 SARS-CoV-2 Ag by rapid immunoassay (upper respiratory): antigen
 
+Suspected and confirmed cases, as a ``Condition`` (docs/suspects.md): ``Condition.code`` in
+SNOMED CT (840539006 COVID-19, 840544004 suspected COVID-19), ICD-10 (U07.1 virus identified,
+U07.2 virus not identified) or ICD-11 (RA01.0, RA01.1); ``Condition.verificationStatus`` in
+``http://terminology.hl7.org/CodeSystem/condition-ver-status``: unconfirmed, provisional or
+differential (a suspected case), confirmed, refuted, entered-in-error.
+
 Results: ``valueCodeableConcept`` in SNOMED CT (10828004 positive, 260373001 detected;
 260385009 negative, 260415000 not detected) or, failing that, ``interpretation`` in
 ``http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`` (POS, DET / NEG, ND).
@@ -29,6 +35,18 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 NIK_SYSTEM = "https://fhir.kemkes.go.id/id/nik"
 
 ICD11 = "http://id.who.int/icd11/mms"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+#: COVID-19 as a Condition (a suspected or confirmed case), by system.
+CONDITION_CODES: dict[str, frozenset[str]] = {
+    SNOMED: frozenset({"840539006", "840544004"}),
+    ICD10: frozenset({"U07.1", "U07.2"}),
+    ICD11: frozenset({"RA01.0", "RA01.1"}),
+}
+#: ``Condition.verificationStatus`` codes that make a suspected case (PDP).
+SUSPECTED = frozenset({"unconfirmed", "provisional", "differential"})
+VERIFICATION_CODES = SUSPECTED | {"confirmed", "refuted", "entered-in-error"}
 
 
 def load_vaccine_codes() -> dict[str, dict[str, str]]:

@@ -59,9 +59,26 @@ _KEPT: dict[str, frozenset[str]] = {
             "method",
         )
     ),
+    "Condition": frozenset(
+        (
+            "resourceType",
+            "id",
+            "meta",
+            "identifier",
+            "clinicalStatus",
+            "verificationStatus",
+            "category",
+            "severity",
+            "code",
+            "onsetDateTime",
+            "onsetPeriod",
+            "abatementDateTime",
+            "recordedDate",
+        )
+    ),
 }
 #: The element naming the person, replaced by :data:`MASKED_REFERENCE`.
-_SUBJECT = {"Immunization": "patient", "Observation": "subject"}
+_SUBJECT = {"Immunization": "patient", "Observation": "subject", "Condition": "subject"}
 _META_KEPT = frozenset(("versionId", "lastUpdated", "source", "profile"))
 #: Inside kept elements: keys that can only carry something personal or unvetted (free text,
 #: extensions, references to parties). ``CodeableConcept.text`` goes too: the codes say it.

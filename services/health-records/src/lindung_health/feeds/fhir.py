@@ -15,11 +15,14 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from lindung_health.feeds.codes import (
+    CONDITION_CODES,
     LOINC,
     NIK_SYSTEM,
     RESULT_CODES,
     TEST_CODES,
     VACCINE_CODES,
+    VERIFICATION,
+    VERIFICATION_CODES,
 )
 from lindung_health.feeds.lean import MODELS
 from lindung_health.people.nik import InvalidNik, RegionCodes, parse_nik
@@ -28,7 +31,7 @@ from lindung_health.screening.rules import JAKARTA
 #: How far in the future a clock may be before a date counts as "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
 
-RecordKind = Literal["vaccination", "test"]
+RecordKind = Literal["vaccination", "test", "condition"]
 
 
 class Rejected(Exception):
@@ -248,6 +251,8 @@ def parse_record(
                     "records",
                 )
             return _report(resource, regions, now, submission, full)
+        if resource_type == "Condition":
+            return _condition(resource, regions, now, submission, full)
         if resource_type == "Patient":
             _validate("Patient", resource, full)
             return Ignored("Patient", "a Patient is read for the NIK of the records that cite it")
@@ -259,7 +264,8 @@ def parse_record(
     raise Rejected(
         "unsupported-resource",
         f"resourceType {str(resource_type)[:40]!r} is not accepted (Immunization, Observation, "
-        "DiagnosticReport, or a Bundle of them with the Patient and other resources they cite)",
+        "DiagnosticReport, Condition, or a Bundle of them with the Patient and other resources "
+        "they cite)",
     )
 
 
@@ -560,4 +566,75 @@ def _report(
         test_type=test_type,
         loinc_code=loinc,
         result=result,
+    )
+
+
+def _condition(
+    resource: dict[str, Any],
+    regions: RegionCodes,
+    now: datetime,
+    submission: Submission,
+    full: bool,
+) -> ParsedRecord:
+    """A COVID-19 Condition: a suspected case (PDP) while its verification status is
+    unconfirmed, provisional or differential; a confirmed case once ``confirmed``; ruled out
+    when ``refuted``; retracted when ``entered-in-error`` (docs/suspects.md). Its moment is the
+    onset, else the recorded date. ``fhir_status`` holds the verification status (a Condition
+    has no ``status``)."""
+    model = _validate("Condition", resource, full)
+    key = _source_key("Condition", model)
+    nik = _nik(model.subject, "Condition.subject", regions, now, submission)
+    version_id, last_updated = _version(model)
+    verification = _verification(model.verificationStatus)
+    retracted = verification == "entered-in-error"
+    # Strict for retractions too: entered-in-error counts only for a record Lindung keeps.
+    _condition_code(model.code)
+    raw_moment = (
+        model.onsetDateTime
+        or (model.onsetPeriod.start if model.onsetPeriod else None)
+        or model.recordedDate
+    )
+    moment: datetime | None = None
+    if raw_moment is not None or not retracted:
+        moment = _moment(raw_moment, "Condition.onsetDateTime (or recordedDate)")
+        if not retracted:
+            _not_future(moment, "Condition.onsetDateTime (or recordedDate)", now)
+    return ParsedRecord(
+        source_key=key,
+        resource_type="Condition",
+        kind="condition",
+        nik=nik,
+        fhir_status=verification,
+        retracted=retracted,
+        version_id=version_id,
+        last_updated=last_updated,
+        occurred_at=moment,
+        resource=resource,
+    )
+
+
+def _verification(concept: Any) -> str:
+    seen = []
+    for coding in (concept.coding if concept else None) or []:
+        if coding.system == VERIFICATION and coding.code in VERIFICATION_CODES:
+            return str(coding.code)
+        seen.append(f"{coding.system}|{coding.code}")
+    raise Rejected(
+        "no-verification-status",
+        f"Condition.verificationStatus must say whether the case is suspected (provisional, "
+        f"differential, unconfirmed), confirmed, refuted or entered-in-error ({VERIFICATION})"
+        + (f"; got {', '.join(seen)[:200]}" if seen else ""),
+    )
+
+
+def _condition_code(concept: Any) -> None:
+    seen = []
+    for coding in (concept.coding if concept else None) or []:
+        if coding.code in CONDITION_CODES.get(str(coding.system), ()):
+            return
+        seen.append(f"{coding.system}|{coding.code}")
+    raise Rejected(
+        "unknown-condition-code",
+        "Condition.code is not COVID-19 (SNOMED CT 840539006 or 840544004, ICD-10 U07.1 or "
+        "U07.2, ICD-11 RA01.0 or RA01.1)" + (f"; got {', '.join(seen)[:200]}" if seen else ""),
     )

@@ -5,6 +5,8 @@
 before anything is stored. The models here check, for Immunization, Observation,
 DiagnosticReport and Patient:
 
+(and Condition, a suspected case: docs/suspects.md)
+
 - the element names at the top level and inside every element Lindung reads (Identifier,
   Reference, CodeableConcept, Coding, Meta, Period, protocolApplied): an unknown name is
   ``invalid-fhir`` as with ``fhir.resources`` (names taken from its models, so the lists are
@@ -28,6 +30,7 @@ from typing import Any
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept as FullCodeableConcept
 from fhir.resources.R4B.coding import Coding as FullCoding
+from fhir.resources.R4B.condition import Condition as FullCondition
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport as FullDiagnosticReport
 from fhir.resources.R4B.identifier import Identifier as FullIdentifier
 from fhir.resources.R4B.immunization import Immunization as FullImmunization
@@ -215,6 +218,22 @@ DiagnosticReport = _lean(
     },
     resource_type="DiagnosticReport",
 )
+Condition = _lean(
+    "Condition",
+    FullCondition,
+    {
+        **_COMMON,
+        "identifier": list[Identifier],  # type: ignore[valid-type]
+        "clinicalStatus": CodeableConcept,
+        "verificationStatus": CodeableConcept,
+        "code": CodeableConcept,
+        "subject": Reference,
+        "onsetDateTime": PRIMITIVE,
+        "onsetPeriod": Period,
+        "recordedDate": PRIMITIVE,
+    },
+    resource_type="Condition",
+)
 Patient = _lean(
     "Patient",
     FullPatient,
@@ -227,5 +246,6 @@ MODELS: dict[str, tuple[type[BaseModel], Any]] = {
     "Immunization": (Immunization, FullImmunization),
     "Observation": (Observation, FullObservation),
     "DiagnosticReport": (DiagnosticReport, FullDiagnosticReport),
+    "Condition": (Condition, FullCondition),
     "Patient": (Patient, FullPatient),
 }

@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
-from lindung_health.cases.service import plan_cases, sync_cases
+from lindung_health.cases import repository as cases_repository
+from lindung_health.cases.service import plan, sync_cases
 from lindung_health.certificates.models import ForeignCertificate
 from lindung_health.certificates.status import decision_inputs as foreign_inputs
 from lindung_health.certificates.status import foreign_decision_inputs
@@ -38,6 +39,7 @@ from lindung_health.models import (
     Person,
     PersonStatus,
     StatusHistory,
+    SuspectedCase,
 )
 from lindung_health.screening import repository
 from lindung_health.screening.rules import (
@@ -85,6 +87,16 @@ def decision_inputs(
         and r.occurred_at is not None
         and r.test_type in ("pcr", "antigen")
         and r.result in ("positive", "negative")
+    ]
+    # A confirmed COVID-19 Condition (a diagnosis without a test of ours) isolates like a
+    # positive result dated at its onset; a suspected one changes no colour (docs/suspects.md).
+    tests += [
+        LabTest(min(r.occurred_at, r.updated_at), "pcr", "positive")
+        for r in records
+        if r.kind == "condition"
+        and not r.retracted
+        and r.fhir_status == "confirmed"
+        and r.occurred_at is not None
     ]
     contacts = [ExposureRecord(min(e.overlap_end, e.received_at)) for e in exposures]
     return vaccinations, tests, contacts
@@ -301,6 +313,10 @@ async def recompute_many(
             )
         ).scalars():
             active_cases[c.person_id].append(c)
+    open_suspects: dict[uuid.UUID, list[SuspectedCase]] = defaultdict(list)
+    if sync:
+        for suspect in await cases_repository.open_suspects(session, ids):
+            open_suspects[suspect.person_id].append(suspect)
     exposures: dict[uuid.UUID, list[Exposure]] = defaultdict(list)
     for e in (
         await session.execute(
@@ -322,6 +338,7 @@ async def recompute_many(
 
     rule = context.rule
     new_cases: list[Case] = []
+    new_suspects: list[SuspectedCase] = []
     events: list[Envelope[Any]] = []
     status_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
@@ -331,11 +348,17 @@ async def recompute_many(
             continue
         mine = records.get(person_id, [])
         if sync:
-            _, new, case_events = plan_cases(
-                person_id, mine, active_cases.get(person_id, []), rule.parameters, now
+            found = plan(
+                person_id,
+                mine,
+                active_cases.get(person_id, []),
+                open_suspects.get(person_id, []),
+                rule.parameters,
+                now,
             )
-            new_cases += new
-            events += case_events
+            new_cases += found.new
+            new_suspects += found.flagged
+            events += found.events
         vaccinations, tests, contacts = decision_inputs(mine, exposures.get(person_id, []))
         foreign_vaccinations, foreign_tests = foreign_inputs(foreign.get(person_id, []))
         decision = decide(
@@ -387,7 +410,7 @@ async def recompute_many(
                     ),
                 )
             )
-    await session.flush()  # the retired cases' retracted_at
+    await session.flush()  # the retired cases' retracted_at, the resolved suspicions' state
     # One Core statement compiled once and run with every row's parameters (SQLAlchemy's
     # "insertmanyvalues": multi-row INSERTs of up to 1,000 rows each; Core, as the ORM's bulk
     # insert splits the rows by which values are None); building
@@ -408,6 +431,24 @@ async def recompute_many(
                     "confirmed_at": c.confirmed_at,
                 }
                 for c in cases
+            ],
+        )
+    for suspects in _chunks(new_suspects):
+        await session.execute(
+            insert(SuspectedCase.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "id": s.id,
+                    "suspect_ref": s.suspect_ref,
+                    "person_id": s.person_id,
+                    "record_id": s.record_id,
+                    "suspected_at": s.suspected_at,
+                    "traced_from": s.traced_from,
+                    "traced_until": s.traced_until,
+                    "flagged_at": s.flagged_at,
+                    "state": s.state,
+                }
+                for s in suspects
             ],
         )
     for rows in _chunks(status_rows):

@@ -31,6 +31,64 @@ TEMPLATES: Final[dict[tuple[str, str], tuple[str, str]]] = {
         "Your close-contact alert for {venue_name} is withdrawn because the case's test result "
         "was corrected. You do not need to quarantine because of that alert.",
     ),
+    ("exposure.advised", "id"): (
+        "Waspada: Anda berada di dekat suspek COVID-19",
+        "Anda berada di {venue_name} pada {start} sampai {end}, bersamaan dengan seorang "
+        "suspek COVID-19 (pasien dalam pengawasan). Ini bukan perintah karantina: pantau gejala "
+        "Anda dan lakukan tes. Anda akan diberi tahu bila suspek terkonfirmasi atau dinyatakan "
+        "bukan kasus.",
+    ),
+    ("exposure.advised", "en"): (
+        "Advisory: you were near a suspected COVID-19 case",
+        "You were at {venue_name} from {start} to {end}, at the same time as a suspected "
+        "COVID-19 case (a patient under surveillance). This is not a quarantine order: watch "
+        "for symptoms and get tested. You will be told if the case is confirmed or ruled out.",
+    ),
+    ("exposure.upgraded", "id"): (
+        "Suspek dikonfirmasi: Anda kini kontak erat",
+        "Suspek COVID-19 yang berada di {venue_name} pada {start} sampai {end} kini "
+        "terkonfirmasi positif. Peringatan sebelumnya kini menjadi status kontak erat: segera "
+        "lakukan tes PCR dan karantina mandiri sampai {quarantine_until}.",
+    ),
+    ("exposure.upgraded", "en"): (
+        "Suspected case confirmed: you are now a close contact",
+        "The suspected COVID-19 case who was at {venue_name} from {start} to {end} is now "
+        "confirmed. Your earlier advisory becomes a close-contact alert: get a PCR test and "
+        "quarantine at home until {quarantine_until}.",
+    ),
+    ("exposure.advisory_withdrawn", "id"): (
+        "Koreksi: peringatan suspek dibatalkan",
+        "Peringatan tentang suspek COVID-19 di {venue_name} dibatalkan: suspek tersebut "
+        "dinyatakan bukan kasus COVID-19. Tidak ada tindakan lebih lanjut yang diperlukan "
+        "karena peringatan itu.",
+    ),
+    ("exposure.advisory_withdrawn", "en"): (
+        "Correction: suspected-case advisory withdrawn",
+        "The advisory about a suspected COVID-19 case at {venue_name} is withdrawn: the case "
+        "was ruled out. No further action is needed because of that advisory.",
+    ),
+    ("venue.suspect_visited", "id"): (
+        "Suspek COVID-19 mengunjungi {venue_name}",
+        "Seorang suspek COVID-19 (pasien dalam pengawasan) berada di {venue_name} pada {day}, "
+        "antara pukul {hours}. Belum terkonfirmasi: bersihkan area dan minta staf memantau "
+        "gejala.",
+    ),
+    ("venue.suspect_visited", "en"): (
+        "A suspected COVID-19 case visited {venue_name}",
+        "A suspected COVID-19 case (a patient under surveillance) was at {venue_name} on {day}, "
+        "between {hours}. Not confirmed yet: clean the premises and ask staff to watch for "
+        "symptoms.",
+    ),
+    ("venue.suspect_visit_withdrawn", "id"): (
+        "Koreksi: kunjungan suspek di {venue_name} dibatalkan",
+        "Pemberitahuan suspek COVID-19 di {venue_name} pada {day}, antara pukul {hours}, "
+        "dibatalkan: suspek tersebut dinyatakan bukan kasus COVID-19.",
+    ),
+    ("venue.suspect_visit_withdrawn", "en"): (
+        "Correction: suspected-case visit at {venue_name} withdrawn",
+        "The alert about a suspected COVID-19 case at {venue_name} on {day}, between {hours}, "
+        "is withdrawn: the case was ruled out.",
+    ),
     ("status.black", "id"): (
         "Status Anda: hitam",
         "Status kesehatan Anda kini hitam ({reasons}) sampai {valid_until}. Anda tidak dapat "
