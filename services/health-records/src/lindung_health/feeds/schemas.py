@@ -52,6 +52,29 @@ EXAMPLE_BUNDLE: dict[str, Any] = {
                 },
             }
         },
+        {
+            # A suspected case (PDP): docs/suspects.md.
+            "resource": {
+                "resourceType": "Condition",
+                "identifier": [{"system": "https://surveillance.example.id/pdp", "value": "PDP-3"}],
+                "verificationStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                            "code": "provisional",
+                        }
+                    ]
+                },
+                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "840539006"}]},
+                "subject": {
+                    "identifier": {
+                        "system": "https://fhir.kemkes.go.id/id/nik",
+                        "value": "3171015705900012",
+                    }
+                },
+                "onsetDateTime": "2026-11-21T09:00:00+07:00",
+            }
+        },
     ],
 }
 

@@ -54,10 +54,11 @@ _STATUS_HISTORY = batched_delete(
     "changed_at < :before",
     order_by="changed_at",
 )
-# Cases go with the result that made them (ON DELETE CASCADE).
+# Cases and suspected cases go with the result or Condition that made them (ON DELETE
+# CASCADE); a COVID-19 Condition is kept as long as a test result.
 _TEST_RESULTS = batched_delete(
     "health_records",
-    "kind = 'test' AND coalesce(occurred_at, received_at) < :before",
+    "kind IN ('test', 'condition') AND coalesce(occurred_at, received_at) < :before",
     order_by="received_at",
 )
 
