@@ -15,7 +15,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from lindung_health.consumers import EXPOSURE_TOPICS, FEED_TOPICS
-from lindung_health.testing import bundle, immunization, new_nik, observation
+from lindung_health.testing import bundle, condition, immunization, new_nik, observation
 from lindung_health.worker import build
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.events import encode_envelope, make_event
@@ -184,6 +184,44 @@ async def test_positive_result_publishes_case_confirmed(
     assert datetime.fromisoformat(payload["sample_taken_at"]) == sampled
     assert datetime.fromisoformat(payload["infectious_until"]) == sampled + timedelta(days=10)
     assert (await people.status(person))["colour"] == "black"
+
+
+async def test_suspected_case_over_kafka_flags_it_and_a_bad_condition_is_lettered_alone(
+    worker, people, client
+) -> None:
+    person = await people.register()
+    onset = datetime.now(UTC) - timedelta(hours=6)
+    good = condition(person["nik"], ident=f"pdp-{uuid.uuid4()}", when=onset)
+    bad = condition(person["nik"], ident=f"pdp-bad-{uuid.uuid4()}", when=onset)
+    del bad["verificationStatus"]
+    message = make_event(
+        "fhir.lab_result.submitted",
+        FhirResourceSubmitted(
+            source="laboratory", resource=bundle(good, bad, bundle_type="collection")
+        ),
+    )
+    async with (
+        tail(worker["bootstrap"], "lindung.cases") as cases,
+        tail(worker["bootstrap"], "lindung.dead-letter") as dlq,
+    ):
+        await _send(worker["producer"], message)
+        record = await _find(cases, lambda r: r.key == person["person_id"].encode())
+        letter = await _find(
+            dlq,
+            lambda r: (
+                dict(r.headers).get("event-type") == b"fhir.entry.rejected"
+                and str(message.id).encode() in r.value
+            ),
+        )
+    envelope = orjson.loads(record.value)
+    assert (envelope["type"], envelope["version"]) == ("suspect.flagged", 1)
+    assert envelope["payload"]["suspect_ref"].startswith("S-")
+    assert datetime.fromisoformat(envelope["payload"]["suspected_at"]) == onset
+    rejected = orjson.loads(letter.value)["payload"]
+    assert (rejected["entry_index"], rejected["reason"]) == (1, "no-verification-status")
+    assert person["nik"] not in letter.value.decode()
+    # Not a colour: a suspect with no records is red (unvaccinated), not black.
+    assert (await people.status(person))["colour"] == "red"
 
 
 async def test_exposure_turns_the_contact_black_and_retraction_lifts_it(worker, people) -> None:

@@ -9,7 +9,12 @@ from datetime import UTC, datetime, timedelta
 from lindung_health.feeds import imports
 from lindung_health.feeds.codes import NIK_SYSTEM
 from lindung_health.settings import Settings
-from lindung_health.testing import VACCINATION_ID_SYSTEM, immunization, observation
+from lindung_health.testing import (
+    VACCINATION_ID_SYSTEM,
+    condition,
+    immunization,
+    observation,
+)
 from lindung_health.toolkit import Toolkit
 from sqlalchemy import text
 
@@ -134,3 +139,39 @@ async def test_import_is_the_owners_and_parts_only_while_uploading(
         content=b"{}\n",
     )
     assert late.status_code == 409
+
+
+async def test_import_flags_suspected_cases_and_reports_bad_conditions(
+    client, people, feed_headers, sessionmaker, settings: Settings
+) -> None:
+    person = await people.register()
+    nik = person["nik"]
+    bad = condition(nik, ident=f"imp-pdp-bad-{nik}", when=ago(1))
+    bad["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": "38341003"}]}
+    body = ndjson(condition(nik, ident=f"imp-pdp-{nik}", when=ago(1)), bad)
+    job = (
+        await client.post("/v1/feeds/imports", headers=feed_headers, json={"source": "pdp-test"})
+    ).json()
+    sent = await client.post(
+        "/v1/feeds/import-parts",
+        params={"job": job["id"], "part": 0},
+        headers={**feed_headers, "content-type": "application/fhir+ndjson"},
+        content=body,
+    )
+    assert sent.status_code == 200, sent.text
+    assert (
+        await client.post(f"/v1/feeds/imports/{job['id']}/start", headers=feed_headers)
+    ).status_code == 202
+    tk = Toolkit.from_settings(settings)
+    assert await imports.drain(sessionmaker, tk, lambda: NOW) == 2
+    done = (await client.get(job["status_url"], headers=feed_headers)).json()
+    assert (done["state"], done["accepted"], done["rejected"]) == ("completed", 1, 1)
+    errors = (await client.get(job["errors_url"], headers=feed_headers)).text
+    [outcome] = [json.loads(line) for line in errors.splitlines()]
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "unknown-condition-code"
+    async with sessionmaker() as session:
+        states = await session.execute(
+            text("SELECT state FROM suspected_cases WHERE person_id = :p"),
+            {"p": person["person_id"]},
+        )
+        assert states.scalars().all() == ["suspected"]

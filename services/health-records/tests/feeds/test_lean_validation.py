@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lindung_health.feeds.codes import NIK_SYSTEM, SNOMED
 from lindung_health.feeds.service import parse_submission
 from lindung_health.settings import Settings
-from lindung_health.testing import bundle, immunization, new_nik, observation
+from lindung_health.testing import bundle, condition, immunization, new_nik, observation
 from lindung_health.toolkit import Toolkit
 
 NOW = datetime.now(UTC)
@@ -53,6 +53,15 @@ def _seeds() -> list[dict[str, Any]]:
         observation(NIK, ident="o2", when=NOW - timedelta(days=1), status="entered-in-error"),
         _report(),
         _patient(),
+        condition(NIK, ident="c1", when=NOW - timedelta(days=1), version="1"),
+        condition(
+            NIK,
+            ident="c2",
+            when="2026-11-20",
+            verification="refuted",
+            code="U07.2",
+            system="http://hl7.org/fhir/sid/icd-10",
+        ),
     ]
 
 
@@ -90,7 +99,7 @@ def test_the_fixtures_agree() -> None:
     }
     lean = verdicts(submission, full=False)
     assert lean == verdicts(submission, full=True)
-    assert sum(1 for v in lean if v[1] == "record") == 5
+    assert sum(1 for v in lean if v[1] == "record") == 7
 
 
 # Values a feed gets wrong: wrong types, empty, blank, partial dates, naive times, nonsense.
