@@ -44,7 +44,7 @@ _HIT = text(
     RETURNING hits
     """
 )
-_SWEEP = text(f"DELETE FROM {TABLE} WHERE expires_at < now()")
+SWEEP = text(f"DELETE FROM {TABLE} WHERE expires_at < now()")
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,7 @@ class RateLimiter:
         if limit.hits <= 0:
             return
         moment = time.time() if now is None else now
-        start = moment - moment % limit.seconds
-        end = start + limit.seconds
+        start, end = window(limit, moment)
         params = {"bucket": self.bucket(limit, key), "start": start, "end": end}
         async with self.engine.begin() as conn:
             try:
@@ -118,16 +117,29 @@ class RateLimiter:
             except ProgrammingError as exc:  # the service has not migrated the table
                 raise RuntimeError(f"{TABLE} is missing: add it in a migration") from exc
             if random.randrange(self.SWEEP_EVERY) == 0:
-                await conn.execute(_SWEEP)
+                await conn.execute(SWEEP)
         if hits > limit.hits:
-            RATE_LIMITED.labels(limit.name).inc()
-            retry_after = max(1, int(end - moment + 0.999))
-            raise TooManyRequests(
-                f"at most {limit.hits} requests per {_span(limit.seconds)} for this "
-                f"{limit.name.split('-per-')[-1]}; retry after {retry_after} s",
-                retry_after=retry_after,
-                extra={"limit": limit.name},
-            )
+            raise refusal(limit, moment)
+
+
+def window(limit: Limit, moment: float) -> tuple[float, float]:
+    """The start and end (epoch seconds) of ``limit``'s window holding ``moment``. A caller
+    that counts hits in its own statement (check-in's scan groups) uses these and
+    :meth:`RateLimiter.bucket` so that its counters are the limiter's."""
+    start = moment - moment % limit.seconds
+    return start, start + limit.seconds
+
+
+def refusal(limit: Limit, moment: float) -> TooManyRequests:
+    """The 429 for a hit beyond ``limit`` at ``moment`` (counted in the metrics)."""
+    RATE_LIMITED.labels(limit.name).inc()
+    retry_after = max(1, int(window(limit, moment)[1] - moment + 0.999))
+    return TooManyRequests(
+        f"at most {limit.hits} requests per {_span(limit.seconds)} for this "
+        f"{limit.name.split('-per-')[-1]}; retry after {retry_after} s",
+        retry_after=retry_after,
+        extra={"limit": limit.name},
+    )
 
 
 def _span(seconds: int) -> str:

@@ -7,7 +7,7 @@ from lindung_shared.app import create_app, serve
 
 from lindung_checkin.checkins.endpoints import router as checkins_router
 from lindung_checkin.checkins.grouping import ScanGrouper
-from lindung_checkin.checkins.service import Door
+from lindung_checkin.checkins.service import Door, group_limit
 from lindung_checkin.database import create_pool
 from lindung_checkin.exposure.endpoints import router as exposure_router
 from lindung_checkin.settings import Settings
@@ -32,8 +32,16 @@ async def _open_door(app: FastAPI) -> None:
         pool,
         max_group=settings.scan_group_max,
         max_in_flight=settings.database_pool_size - 2,
+        limit=group_limit(settings),
     )
-    app.state.door = Door(settings=settings, pool=pool, keys=keys, rules=rules, grouper=grouper)
+    app.state.door = Door(
+        settings=settings,
+        pool=pool,
+        keys=keys,
+        rules=rules,
+        grouper=grouper,
+        limiter=app.state.rate_limiter,
+    )
 
 
 async def _close_door(app: FastAPI) -> None:

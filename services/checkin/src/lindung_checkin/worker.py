@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from lindung_shared import ratelimit
 from lindung_shared.retention import run_purges
 from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
 
@@ -46,6 +47,12 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
     async def partitions_job() -> None:
         await maintain(ctx.dsn, settings.retention_days, settings.partitions_ahead_days)
 
+    async def rate_limit_job() -> None:
+        # Scans count their rate-limit hits inside the scan statement (migration 0010), which
+        # does not sweep the ended windows as the shared limiter's hits do: this does.
+        async with ctx.sessionmaker() as session, session.begin():
+            await session.execute(ratelimit.SWEEP)
+
     async def ledger_job() -> None:
         now = datetime.now(UTC)
         purges = [
@@ -62,6 +69,7 @@ def build(ctx: WorkerContext) -> Sequence[Task]:
         periodic("pending-offline", settings.sweep_interval_seconds, pending_job),
         periodic("occupancy", settings.occupancy_publish_interval_seconds, occupancy_job),
         periodic("partitions", settings.partition_job_interval_seconds, partitions_job),
+        periodic("rate-limit-counters", settings.sweep_interval_seconds, rate_limit_job),
         periodic("exposure-ledger", settings.partition_job_interval_seconds, ledger_job),
     ]
     tasks += build_exposure_tasks(ctx)

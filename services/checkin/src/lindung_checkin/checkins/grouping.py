@@ -3,9 +3,10 @@
 A scan is sent at once when a database slot is free (no added latency when the door is
 quiet). Under load every slot is busy; the scans queue meanwhile and the next free slot takes
 them all (up to ``max_group``) as ONE statement, so one WAL flush and one hold of each venue's
-occupancy row serve the whole group (see migration 0003). Each caller still gets its own
-answer only after that commit. If a group fails as a whole (which should not happen), its
-scans are retried one by one so that one bad scan cannot sink the others.
+occupancy row serve the whole group (see migration 0003), the per-person rate limit's
+counters included (migration 0010). Each caller still gets its own answer only after that
+commit. If a group fails as a whole (which should not happen), its scans are retried one by
+one so that one bad scan cannot sink the others.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import asyncpg
 from prometheus_client import Histogram
 
 from lindung_checkin.checkins import repository
-from lindung_checkin.checkins.repository import Scan
+from lindung_checkin.checkins.repository import GroupLimit, Scan
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,16 @@ SCAN_GROUP_SIZE = Histogram(
 
 
 class ScanGrouper:
-    def __init__(self, pool: asyncpg.Pool, *, max_group: int, max_in_flight: int) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        max_group: int,
+        max_in_flight: int,
+        limit: GroupLimit | None = None,
+    ) -> None:
         self.pool = pool
+        self.limit = limit
         self.max_group = max_group
         self.max_in_flight = max(1, max_in_flight)
         self._queue: deque[tuple[Scan, asyncio.Future[asyncpg.Record]]] = deque()
@@ -62,7 +71,7 @@ class ScanGrouper:
             if len(group) > 1:
                 try:
                     rows = await repository.scan_group(
-                        self.pool, [s for s, _ in group], group[0][0].rule_version
+                        self.pool, [s for s, _ in group], group[0][0].rule_version, self.limit
                     )
                 except Exception as exc:
                     log.warning(
@@ -76,7 +85,9 @@ class ScanGrouper:
                     return
             for scan, future in group:
                 try:
-                    row = await repository.scan_one(self.pool, scan)
+                    (row,) = await repository.scan_group(
+                        self.pool, [scan], scan.rule_version, self.limit
+                    )
                 except Exception as exc:
                     if not future.done():
                         future.set_exception(exc)

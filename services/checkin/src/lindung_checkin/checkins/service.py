@@ -20,12 +20,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from lindung_shared.errors import Conflict, NotFound, Problem, ServiceUnavailable, Unprocessable
 from lindung_shared.events.catalogue import RED_ZONE_LEVEL
 from lindung_shared.qr import QrClaims, QrInvalid, peek_key_id, verify_qr
+from lindung_shared.ratelimit import Limit, RateLimiter, refusal, window
 from prometheus_client import Counter as PromCounter
 
 from lindung_checkin.checkins import repository
 from lindung_checkin.checkins.grouping import ScanGrouper
 from lindung_checkin.checkins.reasons import WARNINGS, reason_text
-from lindung_checkin.checkins.repository import Scan
+from lindung_checkin.checkins.repository import GroupLimit, Scan
 from lindung_checkin.checkins.schemas import BatchItem, CheckinRequest
 from lindung_checkin.settings import Settings
 from lindung_checkin.trust.cache import QrKeyCache, RuleVersionCache
@@ -68,6 +69,20 @@ def _warning(code: str) -> dict[str, str]:
     return {"code": code, "id": indonesian, "en": english}
 
 
+def person_limit(settings: Settings) -> Limit | None:
+    """Check-ins (scans and offline batches) per person per minute, across every API
+    process; None when switched off. A scan counts inside its group's statement
+    (``checkin_scan_batch``), a batch through the shared limiter: the same counters."""
+    if settings.per_person_per_minute <= 0:
+        return None
+    return Limit("checkins-per-person", settings.per_person_per_minute, 60)
+
+
+def group_limit(settings: Settings) -> GroupLimit | None:
+    limit = person_limit(settings)
+    return None if limit is None else GroupLimit(hits=limit.hits, seconds=limit.seconds)
+
+
 def classify_offline_time(scanned_at: datetime, now: datetime, settings: Settings) -> str:
     """``future`` / ``too-old`` (rejected), ``live`` (counts toward occupancy) or ``late``."""
     if scanned_at > now + timedelta(seconds=settings.future_tolerance_seconds):
@@ -86,6 +101,8 @@ class Door:
     keys: QrKeyCache
     rules: RuleVersionCache
     grouper: ScanGrouper
+    #: Counts the refusals that never reach the scan statement (see :meth:`check_in`).
+    limiter: RateLimiter | None = None
     partition_days: set[date] = field(default_factory=set)
     #: Payloads already verified against the key set they were verified with. A poster's
     #: payload is scanned by thousands of people, so the signature is checked once per key
@@ -130,12 +147,26 @@ class Door:
             raise qr_problem(exc.reason) from None
 
     async def check_in(self, person_id: uuid.UUID, request: CheckinRequest) -> dict[str, Any]:
+        """The scan counts against the person's check-ins per minute inside its group's
+        statement; a scan refused before that (a code that fails verification, a time in the
+        future) counts through the shared limiter, so a refused scan still counts."""
         now = datetime.now(UTC)
-        if request.scanned_at is not None and request.scanned_at > now + timedelta(
-            seconds=self.settings.future_tolerance_seconds
-        ):
-            raise Unprocessable("scanned_at is in the future", code="scan-time-in-future")
-        claims = await self.verify(request.qr)
+        limit = person_limit(self.settings)
+        try:
+            if request.scanned_at is not None and request.scanned_at > now + timedelta(
+                seconds=self.settings.future_tolerance_seconds
+            ):
+                raise Unprocessable("scanned_at is in the future", code="scan-time-in-future")
+            claims = await self.verify(request.qr)
+        except Problem:
+            if limit is not None and self.limiter is not None:
+                await self.limiter.hit(limit, str(person_id))  # 429 when over, else:
+            raise
+        moment = now.timestamp()
+        bucket = window_start = None
+        if limit is not None:
+            bucket = RateLimiter.bucket(limit, str(person_id))
+            window_start = datetime.fromtimestamp(window(limit, moment)[0], UTC)
         row = await self.grouper.scan(
             Scan(
                 person_id=person_id,
@@ -148,8 +179,12 @@ class Door:
                 live=True,
                 rule_version=await self.rules.current(self.pool),
                 visit_id=uuid.uuid4(),
+                rate_bucket=bucket,
+                rate_window=window_start,
             )
         )
+        if row["o_outcome"] == "rate_limited" and limit is not None:
+            raise refusal(limit, moment)
         self._raise_for_refusal_of_code(row["o_outcome"])
         return self._answer(claims.venue_id, row)
 

@@ -9,7 +9,8 @@ A phone that checked in and out while offline uploads both: a batch item may car
 recorded with it (``explicit``), or with its automatic check-out when that came first, and is
 queued for re-matching with that end; ``checkin_scan_batch`` passes one per scan; held items
 keep it (``pending_offline_visits`` / ``unverified_offline_scans``) until they are recorded.
-The texts are ``sql/checkin_scan.sql``, ``sql/checkin_scan_batch.sql`` and
+The texts are ``sql/checkin_scan.sql``, ``sql/checkin_scan_batch.sql`` (now
+``sql/versions/checkin_scan_batch.0008.sql``) and
 ``sql/checkin_replay_pending.sql`` (before: ``sql/versions/*.0006.sql`` / ``.0003.sql``).
 """
 
@@ -45,7 +46,7 @@ def upgrade() -> None:
     op.execute(f"DROP FUNCTION {_OLD_BATCH}")
     op.execute(f"DROP FUNCTION {_OLD_SCAN}")
     op.execute(sql.version("checkin_scan", "0008"))
-    op.execute(sql.current("checkin_scan_batch", "4044fe7afc6c6e1e"))
+    op.execute(sql.version("checkin_scan_batch", "0008"))
     op.execute(sql.current("checkin_replay_pending", "9e43457899f2466f"))
 
 
