@@ -58,9 +58,11 @@ def main() -> int:
         if args.profile:
             api = next(p for p in suite.processes if p.name == "checkin-api")
             spy = subprocess.Popen(
-                [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking"]
-                + ["--format", "raw", "--rate", "200", "--output", str(args.profile)]
-                + ["--pid", str(api.popen.pid)],
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    *("record", "--nonblocking", "--format", "raw", "--rate", "200"),
+                    *("--output", str(args.profile), "--pid", str(api.popen.pid)),
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -69,7 +71,10 @@ def main() -> int:
             step = ingest.run_loadgen(binary, requests, rate, args.seconds)
             print(
                 rate,
-                {k: step[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "statuses")},
+                {
+                    k: step[k]
+                    for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "statuses")
+                },
                 flush=True,
             )
             time.sleep(1)
