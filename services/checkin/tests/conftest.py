@@ -20,7 +20,7 @@ from lindung_checkin.manifest import SERVICE
 from lindung_checkin.settings import Settings
 from lindung_checkin.statuses.handlers import on_status_changed
 from lindung_checkin.trust.handlers import on_key_published
-from lindung_checkin.venues.handlers import upsert_venue
+from lindung_checkin.venues.repository import upsert_venue
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.events.catalogue import (
     Colour,

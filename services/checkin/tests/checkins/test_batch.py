@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from lindung_checkin.api import build_app
 from lindung_checkin.checkins.pending import replay_pending, verify_held
 from lindung_checkin.trust.handlers import on_key_retired
-from lindung_checkin.venues.handlers import upsert_venue
+from lindung_checkin.venues.repository import upsert_venue
 from lindung_shared.events.catalogue import QrKeyRetired, make_event
 from lindung_shared.testing import app_client
 from prometheus_client import REGISTRY

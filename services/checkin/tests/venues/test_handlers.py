@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from lindung_checkin.checkins.repository import scan
 from lindung_checkin.database import create_pool
-from lindung_checkin.venues.handlers import close_venue, upsert_venue
+from lindung_checkin.venues.repository import close_venue, upsert_venue
 from lindung_checkin.zones.handlers import apply_zone_change
 from lindung_shared.events.catalogue import VenueClosed, ZoneLevelChanged
 

@@ -22,18 +22,13 @@ from datetime import timedelta
 
 from lindung_shared.qr import QrInvalid, verify_qr
 from prometheus_client import Counter, Gauge
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lindung_checkin.trust.cache import TRUSTED_KEYS, trusted_keys
+from lindung_checkin.checkins import repository
+from lindung_checkin.trust import repository as trust_repository
+from lindung_checkin.trust.cache import trusted_keys
 
 log = logging.getLogger(__name__)
-
-_REPLAY = text("SELECT checkin_replay_pending(NULL, :limit)")
-_EXPIRE = text(
-    "WITH gone AS (DELETE FROM pending_offline_visits "
-    "WHERE received_at < now() - CAST(:age AS interval) RETURNING 1) SELECT count(*) FROM gone"
-)
 
 
 async def replay_pending(
@@ -44,12 +39,12 @@ async def replay_pending(
     total = 0
     while True:
         async with sessionmaker() as session, session.begin():
-            done = int((await session.execute(_REPLAY, {"limit": limit})).scalar_one())
+            done = await repository.replay_held(session, limit)
         total += done
         if done < limit:
             break
     async with sessionmaker() as session, session.begin():
-        expired = int((await session.execute(_EXPIRE, {"age": max_age})).scalar_one())
+        expired = await repository.expire_held(session, max_age)
     if expired:
         log.warning("held offline visits expired unrecorded", extra={"count": expired})
     if total:
@@ -67,38 +62,6 @@ UNVERIFIED_RESULTS = Counter(
     "Held offline items that left the hold: verified, bad-signature or expired",
     ["result"],
 )
-_COUNT_UNVERIFIED = text("SELECT count(*) FROM unverified_offline_scans")
-
-_TRUSTED_KEYS = text(TRUSTED_KEYS)
-_TAKE_UNVERIFIED = text(
-    """
-    SELECT u.person_id, u.client_id, u.visit_id, u.qr, u.scanned_at, u.rule_version,
-           u.checked_out_at
-    FROM unverified_offline_scans u
-    WHERE u.key_id IN (SELECT key_id FROM qr_keys)
-    ORDER BY u.person_id, u.scanned_at
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-    """
-)
-# A verified item becomes an ordinary held visit: checkin_replay_pending records it (now, or
-# once its venue is known), creating its day's partition if need be.
-_HOLD_VERIFIED = text(
-    """
-    INSERT INTO pending_offline_visits (person_id, client_id, visit_id, venue_id, qr_id,
-                                        entrance, scanned_at, rule_version, checked_out_at)
-    VALUES (:person_id, :client_id, :visit_id, :venue_id, :qr_id, :entrance, :scanned_at,
-            :rule_version, :checked_out_at)
-    ON CONFLICT (person_id, client_id) DO NOTHING
-    """
-)
-_FORGET = text(
-    "DELETE FROM unverified_offline_scans WHERE person_id = :person_id AND client_id = :client_id"
-)
-_EXPIRE_UNVERIFIED = text(
-    "WITH gone AS (DELETE FROM unverified_offline_scans "
-    "WHERE received_at < now() - CAST(:age AS interval) RETURNING 1) SELECT count(*) FROM gone"
-)
 
 
 async def verify_held(
@@ -110,37 +73,22 @@ async def verify_held(
     verified = forged = 0
     while True:
         async with sessionmaker() as session, session.begin():
-            keys = trusted_keys((await session.execute(_TRUSTED_KEYS)).all())
-            rows = (await session.execute(_TAKE_UNVERIFIED, {"limit": limit})).all()
+            keys = trusted_keys(await trust_repository.trusted_key_rows_in(session))
+            rows = await repository.take_unverified(session, limit)
             for row in rows:
                 try:
                     claims = verify_qr(row.qr, keys, now=row.scanned_at.timestamp())
                 except QrInvalid:
                     forged += 1
                 else:
-                    await session.execute(
-                        _HOLD_VERIFIED,
-                        {
-                            "person_id": row.person_id,
-                            "client_id": row.client_id,
-                            "visit_id": row.visit_id,
-                            "venue_id": claims.venue_id,
-                            "qr_id": claims.qr_id,
-                            "entrance": claims.entrance,
-                            "scanned_at": row.scanned_at,
-                            "rule_version": row.rule_version,
-                            "checked_out_at": row.checked_out_at,
-                        },
-                    )
+                    await repository.hold_verified(session, row, claims)
                     verified += 1
-                await session.execute(
-                    _FORGET, {"person_id": row.person_id, "client_id": row.client_id}
-                )
+                await repository.forget_unverified(session, row.person_id, row.client_id)
         if len(rows) < limit:
             break
     async with sessionmaker() as session, session.begin():
-        expired = int((await session.execute(_EXPIRE_UNVERIFIED, {"age": max_age})).scalar_one())
-        UNVERIFIED_HELD.set(int((await session.execute(_COUNT_UNVERIFIED)).scalar_one()))
+        expired = await repository.expire_unverified(session, max_age)
+        UNVERIFIED_HELD.set(await repository.count_unverified(session))
     UNVERIFIED_RESULTS.labels("verified").inc(verified)
     UNVERIFIED_RESULTS.labels("bad-signature").inc(forged)
     UNVERIFIED_RESULTS.labels("expired").inc(expired)

@@ -264,15 +264,12 @@ class Door:
             # One person's uploads in turn, so that parallel batches cannot both pass the
             # per-person bound; the total may be passed by the batches of other people in
             # flight at the same moment (at most their items), which is what it tolerates.
-            await conn.execute(_LOCK_PERSON_HOLDS, f"unverified-holds:{person_id}")
-            already = {
-                r["client_id"]: r["visit_id"]
-                for r in await conn.fetch(
-                    _HELD_OF_PERSON, person_id, [item.client_id for item in items]
-                )
-            }
-            person_held = await conn.fetchval(_COUNT_PERSON_HOLDS, person_id)
-            total_held = await conn.fetchval(_COUNT_ALL_HOLDS, settings.unverified_holds_total)
+            await repository.lock_person_holds(conn, person_id)
+            already = await repository.held_of_person(
+                conn, person_id, [item.client_id for item in items]
+            )
+            person_held = await repository.count_person_holds(conn, person_id)
+            total_held = await repository.count_all_holds(conn, settings.unverified_holds_total)
             for item in items:
                 if item.client_id in already:
                     answers[item.client_id] = _pending(
@@ -291,16 +288,16 @@ class Door:
                     HOLDS.labels("refused-total").inc()
                     answers[item.client_id] = _rejected(item.client_id, "too-many-held")
                     continue
-                visit_id = await conn.fetchval(
-                    _HOLD_UNVERIFIED,
-                    person_id,
-                    item.client_id,
-                    uuid.uuid4(),
-                    key_id,
-                    item.qr,
-                    item.scanned_at,
-                    rule_version,
-                    item.checked_out_at,
+                visit_id = await repository.hold_unverified(
+                    conn,
+                    person_id=person_id,
+                    client_id=item.client_id,
+                    visit_id=uuid.uuid4(),
+                    key_id=key_id,
+                    qr=item.qr,
+                    scanned_at=item.scanned_at,
+                    rule_version=rule_version,
+                    checked_out_at=item.checked_out_at,
                 )
                 if visit_id is None:  # the key is known as retired
                     continue
@@ -388,25 +385,6 @@ HOLDS = PromCounter(
     "Offline items naming an unknown QR key id: held, or refused over a bound",
     ["outcome"],
 )
-
-_LOCK_PERSON_HOLDS = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-_HELD_OF_PERSON = """
-    SELECT client_id, visit_id FROM unverified_offline_scans
-    WHERE person_id = $1 AND client_id = ANY($2::text[])
-"""
-_COUNT_PERSON_HOLDS = "SELECT count(*) FROM unverified_offline_scans WHERE person_id = $1"
-# Counting stops at the bound: the cost stays that of the bound, whatever the table holds.
-_COUNT_ALL_HOLDS = "SELECT count(*) FROM (SELECT 1 FROM unverified_offline_scans LIMIT $1) s"
-_HOLD_UNVERIFIED = """
-    INSERT INTO unverified_offline_scans
-        (person_id, client_id, visit_id, key_id, qr, scanned_at, rule_version, checked_out_at)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8
-    WHERE NOT EXISTS (SELECT 1 FROM qr_keys k
-                      WHERE k.key_id = $4 AND k.status NOT IN ('active', 'retiring'))
-    ON CONFLICT (person_id, client_id) DO NOTHING
-    RETURNING visit_id
-"""
-
 
 _FUNCTION_REJECTIONS = {
     "unknown_venue": "venue-not-found",  # not for batch items: with a client id they are held

@@ -17,17 +17,14 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from lindung_shared.qr import public_key_from_jwk
 
-log = logging.getLogger(__name__)
+from lindung_checkin.trust import repository
 
-TRUSTED_KEYS = "SELECT key_id, jwk::text FROM qr_keys WHERE status IN ('active', 'retiring')"
-_ACTIVE_RULES = (
-    "SELECT version FROM sector_rule_sets WHERE valid_from <= now() "
-    "AND (valid_until IS NULL OR valid_until > now()) ORDER BY valid_from DESC LIMIT 1"
-)
+log = logging.getLogger(__name__)
 
 
 def trusted_keys(rows: Iterable[Sequence[str]]) -> dict[str, Ed25519PublicKey]:
-    """The verification keys from rows of :data:`TRUSTED_KEYS` (key id, JWK text)."""
+    """The verification keys from rows of (key id, JWK text)
+    (:func:`repository.trusted_key_rows`)."""
     keys: dict[str, Ed25519PublicKey] = {}
     for key_id, jwk_text in rows:
         try:
@@ -46,7 +43,7 @@ class QrKeyCache:
         self._lock = asyncio.Lock()
 
     async def load(self, pool: asyncpg.Pool) -> None:
-        self.keys = trusted_keys(await pool.fetch(TRUSTED_KEYS))
+        self.keys = trusted_keys(await repository.trusted_key_rows(pool))
         self._loaded_at = time.monotonic()
 
     async def current(
@@ -76,7 +73,7 @@ class RuleVersionCache:
         self._lock = asyncio.Lock()
 
     async def load(self, pool: asyncpg.Pool) -> None:
-        self.version = await pool.fetchval(_ACTIVE_RULES)
+        self.version = await repository.rule_version_in_force(pool)
         self._loaded_at = time.monotonic()
 
     async def current(self, pool: asyncpg.Pool) -> str | None:
