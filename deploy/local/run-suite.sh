@@ -8,6 +8,9 @@
 # Adding a process is one line: `proc NAME COMMAND...` below (the command is exec'd by sh).
 # LINDUNG_WORKER_INSTANCES=N (default 1) runs N instances of every worker in one consumer
 # group; instance i > 1 serves its metrics on the service's worker metrics port + 30*(i-1).
+# On the stack's SASL/SCRAM Kafka each service's processes connect as the service's own
+# principal (its generated password file; `lindung bootstrap` created its ACLs as admin),
+# the portal and the citizen app with no Kafka credentials at all.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck disable=SC1091
@@ -35,6 +38,15 @@ declare -A ports=(
   [portal]=${PORTAL_HTTP_PORT:-8005} [citizen-app]=${CITIZEN_APP_HTTP_PORT:-8006}
 )
 declare -A metrics=([venue-registry]=9101 [checkin]=9102 [health-records]=9103 [notifier]=9104)
+kafka_env() { # kafka_env SERVICE: the `env ...` its processes start with (nothing on PLAINTEXT)
+  [[ -n ${LINDUNG_KAFKA_SASL_DIR:-} && ${KAFKA_SECURITY_PROTOCOL:-} == SASL* ]] || return 0
+  local clear="env -u KAFKA_SASL_USERNAME -u KAFKA_SASL_PASSWORD -u KAFKA_SASL_PASSWORD_FILE"
+  case $1 in
+  portal | citizen-app) echo "$clear" ;;
+  *) printf '%s KAFKA_SASL_USERNAME=%q KAFKA_SASL_PASSWORD_FILE=%q\n' "$clear" "$1" \
+    "$LINDUNG_KAFKA_SASL_DIR/$1.password" ;;
+  esac
+}
 urls=()
 for service in venue-registry checkin health-records notifier portal citizen-app; do
   package="${packages[$service]}"
@@ -45,18 +57,23 @@ for service in venue-registry checkin health-records notifier portal citizen-app
   prefix=${service^^}
   prefix=${prefix//-/_}
   metrics_var=${prefix}_WORKER_METRICS_PORT
-  proc "$service-api" python -m "$package.api"
+  kenv=$(kafka_env "$service")
+  # shellcheck disable=SC2086 # $kenv is words: env and its assignments
+  proc "$service-api" $kenv python -m "$package.api"
   if [[ -f "services/$service/src/$package/worker.py" ]]; then
     if ((instances == 1)); then
-      proc "$service-worker" python -m "$package.worker"
+      # shellcheck disable=SC2086
+      proc "$service-worker" $kenv python -m "$package.worker"
     else
       base=${!metrics_var:-${metrics[$service]:-}}
       for ((i = 1; i <= instances; i++)); do
         if [[ -n $base ]]; then
-          proc "$service-worker-$i" env "$metrics_var=$((base + 30 * (i - 1)))" \
+          # shellcheck disable=SC2086
+          proc "$service-worker-$i" $kenv env "$metrics_var=$((base + 30 * (i - 1)))" \
             python -m "$package.worker"
         else
-          proc "$service-worker-$i" python -m "$package.worker"
+          # shellcheck disable=SC2086
+          proc "$service-worker-$i" $kenv python -m "$package.worker"
         fi
       done
     fi

@@ -10,8 +10,12 @@
 #
 # Environment:
 #   LINDUNG_PG_PORT                 PostgreSQL port on 127.0.0.1            (default 55432)
-#   LINDUNG_KAFKA_PORT              Kafka PLAINTEXT listener on 127.0.0.1   (default 59092)
-#   LINDUNG_KAFKA_CONTROLLER_PORT   KRaft controller listener on 127.0.0.1  (default 59093)
+#   LINDUNG_KAFKA_PORT              Kafka SASL_PLAINTEXT listener (SCRAM-SHA-512) on 127.0.0.1
+#                                   (default 59092)
+#   LINDUNG_KAFKA_CONTROLLER_PORT   KRaft controller listener (SASL/PLAIN) on 127.0.0.1 (default 59093)
+#   LINDUNG_KAFKA_PASSWORD_<NAME>   the password of a Kafka principal (ADMIN, VENUE_REGISTRY,
+#                                   CHECKIN, HEALTH_RECORDS, NOTIFIER); unset: generated once into
+#                                   .stack/kafka/sasl/<name>.password (a change re-formats Kafka)
 #   LINDUNG_KAFKA_BROKERS           1 (default) or 3: a three-node KRaft cluster (each node broker
 #                                   and controller; node i listens on the ports above + 2*(i-1);
 #                                   replication factor 3, min.insync.replicas 2), data in
@@ -22,6 +26,8 @@
 #                                   .stack/started-by-<owner> (see with-stack.sh)
 #   DATABASE_URL                    if set, `up` starts no PostgreSQL and writes this value to .stack/env
 #   KAFKA_BOOTSTRAP_SERVERS         if set, `up` starts no Kafka and writes this value to .stack/env
+#                                   (and no SASL settings: the environment's KAFKA_SECURITY_PROTOCOL,
+#                                   KAFKA_SASL_* apply, PLAINTEXT when unset)
 #   LINDUNG_CIVIL_REGISTRY_URL, NOTIFIER_SMS_URL, NOTIFIER_PUSH_URL
 #                                   if all three are set, `up` starts no dev external systems;
 #                                   the ones set go to .stack/env as they are
@@ -56,6 +62,13 @@ KAFKA_LOGS="$KAFKA_HOME/logs"
 KAFKA_PROPS="$KAFKA_HOME/server.properties"
 KAFKA_PID_FILE="$KAFKA_HOME/kafka.pid"
 KAFKA_CLUSTER_ID_FILE="$KAFKA_HOME/cluster-id"
+# SASL/SCRAM: one password file per principal (shared by every node of a cluster), a client
+# config for Kafka's own command-line tools as admin, and the mark a formatted data dir gets
+# (a hash of the credentials stored in its metadata by `kafka-storage format --add-scram`).
+KAFKA_SASL_DIR="$KAFKA_HOME/sasl"
+KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+KAFKA_PRINCIPALS=(admin venue-registry checkin health-records notifier)
+KAFKA_ADMIN_CLIENT_PROPS="$KAFKA_SASL_DIR/admin-client.properties"
 KAFKA_SERVER_LOG="$KAFKA_LOGS/server.log"
 KAFKA_OUT_LOG="$KAFKA_LOGS/kafka.out"
 KAFKA_FORMAT_LOG="$KAFKA_LOGS/storage-format.log"
@@ -110,6 +123,7 @@ kafka_node() { # kafka_node I: point the KAFKA_* paths and ports at node I of th
     KAFKA_SERVER_LOG="$KAFKA_LOGS/server.log"
     KAFKA_OUT_LOG="$KAFKA_LOGS/kafka.out"
     KAFKA_FORMAT_LOG="$KAFKA_LOGS/storage-format.log"
+    KAFKA_SCRAM_MARK="$KAFKA_DATA/.lindung-scram"
 }
 
 kafka_each() { # kafka_each FUNCTION: run it for every node of the cluster
@@ -456,14 +470,60 @@ kafka_find_pid() { # prints the pid of our broker, from the pid file or (if that
     return 1
 }
 
-kafka_ready() { # one real Metadata request; succeeds once the broker is unfenced
+kafka_ready() { # one real Metadata request as admin (SASL/SCRAM); succeeds once the broker is unfenced
     if command -v python3 >/dev/null 2>&1; then
-        python3 "$SCRIPT_DIR/kafka-ready.py" "127.0.0.1:$KAFKA_PORT" --timeout 3 2>/dev/null
+        python3 "$SCRIPT_DIR/kafka-ready.py" "127.0.0.1:$KAFKA_PORT" --timeout 3 \
+            --sasl-mechanism "$KAFKA_SASL_MECHANISM" --sasl-username admin \
+            --sasl-password-file "$KAFKA_SASL_DIR/admin.password" 2>/dev/null
     else
         timeout 30 java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$KAFKA_TEMPLATE_DIR/tools-log4j2.properties" \
             org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
-            </dev/null >/dev/null 2>&1
+            --command-config "$KAFKA_ADMIN_CLIENT_PROPS" </dev/null >/dev/null 2>&1
     fi
+}
+
+kafka_password_file() { echo "$KAFKA_SASL_DIR/$1.password"; }
+
+kafka_passwords() { # every principal's password: from LINDUNG_KAFKA_PASSWORD_<NAME>, else kept, else generated
+    mkdir -p "$KAFKA_SASL_DIR"
+    chmod 700 "$KAFKA_SASL_DIR"
+    local name var given file pw
+    for name in "${KAFKA_PRINCIPALS[@]}"; do
+        var=${name^^}
+        var="LINDUNG_KAFKA_PASSWORD_${var//-/_}"
+        given=${!var:-}
+        file=$(kafka_password_file "$name")
+        if [[ -n $given ]]; then
+            # It goes into a JAAS line of server.properties (admin) and a SCRAM credential.
+            [[ $given =~ ^[A-Za-z0-9._~+-]{12,}$ ]] ||
+                die "$var must be at least 12 characters of A-Z a-z 0-9 . _ ~ + -"
+            pw=$given
+        elif [[ -s $file ]]; then
+            continue
+        else
+            pw=$(head -c 24 /dev/urandom | base64 | tr '+/' '._' | tr -d '=\n')
+        fi
+        (umask 077 && printf '%s\n' "$pw" >"$file.tmp") && mv -f "$file.tmp" "$file"
+    done
+    local admin
+    admin=$(head -n1 "$(kafka_password_file admin)")
+    (
+        umask 077
+        printf '%s\n' \
+            "# Written by deploy/local/stack.sh: Kafka's command-line tools as admin (--command-config)." \
+            "security.protocol=SASL_PLAINTEXT" \
+            "sasl.mechanism=$KAFKA_SASL_MECHANISM" \
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$admin\";" \
+            >"$KAFKA_ADMIN_CLIENT_PROPS.tmp"
+    )
+    mv -f "$KAFKA_ADMIN_CLIENT_PROPS.tmp" "$KAFKA_ADMIN_CLIENT_PROPS"
+}
+
+kafka_scram_hash() { # a hash of every principal and its password: what a formatted data dir holds
+    local name
+    for name in "${KAFKA_PRINCIPALS[@]}"; do
+        printf '%s %s %s\n' "$KAFKA_SASL_MECHANISM" "$name" "$(head -n1 "$(kafka_password_file "$name")")"
+    done | sha256sum | cut -d' ' -f1
 }
 
 kafka_render_props() { # kafka_render_props OUT (for the current kafka_node)
@@ -488,8 +548,11 @@ kafka_render_props() { # kafka_render_props OUT (for the current kafka_node)
     sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
         -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
         -e "s|@LOG_DIRS@|$KAFKA_DATA|g" \
+        -e "s|@ADMIN_PASSWORD@|$(head -n1 "$(kafka_password_file admin)")|g" \
         "${cluster[@]}" \
-        "$KAFKA_TEMPLATE_DIR/server.properties" >"$1"
+        "$KAFKA_TEMPLATE_DIR/server.properties" >"$1.tmp"
+    chmod 600 "$1.tmp" # it holds the admin password
+    mv -f "$1.tmp" "$1"
 }
 
 kafka_pom_hash() { sha256sum "$KAFKA_POM" | cut -d' ' -f1; }
@@ -524,7 +587,16 @@ kafka_new_cluster_id() { # a Kafka Uuid: 16 random bytes, base64url without padd
 }
 
 kafka_format() {
-    [[ -f $KAFKA_DATA/meta.properties ]] && return 0
+    local scram
+    scram=$(kafka_scram_hash)
+    if [[ -f $KAFKA_DATA/meta.properties ]]; then
+        [[ -f $KAFKA_SCRAM_MARK && $(<"$KAFKA_SCRAM_MARK") == "$scram" ]] && return 0
+        # Formatted by an older stack (no SCRAM credentials: it took clients without
+        # authentication) or with other passwords. Only local development data: topics and
+        # ACLs come back with `lindung bootstrap`.
+        log "kafka: $KAFKA_DATA holds no (or other) SCRAM credentials; re-formatting it (local dev data; 'lindung bootstrap' re-creates the topics)"
+        rm -rf "$KAFKA_DATA"
+    fi
     local id
     if [[ -s $KAFKA_CLUSTER_ID_FILE ]]; then
         id=$(<"$KAFKA_CLUSTER_ID_FILE")
@@ -534,30 +606,44 @@ kafka_format() {
     fi
     log "kafka: formatting $KAFKA_DATA (cluster id $id)"
     mkdir -p "$KAFKA_DATA"
+    local name scram_args=()
+    for name in "${KAFKA_PRINCIPALS[@]}"; do
+        scram_args+=(--add-scram "$KAFKA_SASL_MECHANISM=[name=$name,password=$(head -n1 "$(kafka_password_file "$name")")]")
+    done
     if ! java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$KAFKA_TEMPLATE_DIR/tools-log4j2.properties" \
         kafka.tools.StorageTool format --config "$KAFKA_PROPS" --cluster-id "$id" --ignore-formatted \
-        </dev/null >>"$KAFKA_FORMAT_LOG" 2>&1; then
+        "${scram_args[@]}" </dev/null >>"$KAFKA_FORMAT_LOG" 2>&1; then
         tail_log "$KAFKA_FORMAT_LOG"
         die "kafka storage format failed; see $KAFKA_FORMAT_LOG"
     fi
+    echo "$scram" >"$KAFKA_SCRAM_MARK"
 }
 
 # Starts the broker in the background unless it runs already; kafka_wait then waits for it.
 kafka_launch() {
     command -v java >/dev/null 2>&1 || apt_install default-jre-headless
     mkdir -p "$KAFKA_HOME" "$KAFKA_LOGS"
-    local pid
+    kafka_passwords
+    local pid restarted=0
     if pid=$(kafka_find_pid); then
         echo "$pid" >"$KAFKA_PID_FILE"
-        local tmp="$KAFKA_HOME/server.properties.new"
-        kafka_render_props "$tmp"
-        if ! cmp -s "$tmp" "$KAFKA_PROPS"; then
-            log "note: Kafka settings changed; restart to apply: $0 down kafka && $0 up"
+        if ! grep -q '^listeners=SASL_PLAINTEXT:' "$KAFKA_PROPS" 2>/dev/null; then
+            # Started by an older stack: it takes clients without authentication. It runs
+            # again below with SASL (left running afterwards, as it was).
+            log "kafka: the running broker (pid $pid) authenticates no one (an older stack); restarting it with SASL/SCRAM"
+            kafka_down
+            restarted=1
+        else
+            local tmp="$KAFKA_NODE_HOME/server.properties.new"
+            kafka_render_props "$tmp"
+            if ! cmp -s "$tmp" "$KAFKA_PROPS"; then
+                log "note: Kafka settings changed; restart to apply: $0 down kafka && $0 up"
+            fi
+            rm -f "$tmp"
+            kafka_libs_ok || log "note: deploy/local/kafka/pom.xml changed; restart Kafka to use the new jars"
+            log "kafka: already running (pid $pid, 127.0.0.1:$KAFKA_PORT)"
+            return 0
         fi
-        rm -f "$tmp"
-        kafka_libs_ok || log "note: deploy/local/kafka/pom.xml changed; restart Kafka to use the new jars"
-        log "kafka: already running (pid $pid, 127.0.0.1:$KAFKA_PORT)"
-        return 0
     fi
     rm -f "$KAFKA_PID_FILE"
     local p
@@ -570,8 +656,8 @@ kafka_launch() {
     kafka_render_props "$KAFKA_PROPS"
     kafka_format
 
-    log "kafka: starting on 127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT, data: $KAFKA_DATA, log: $KAFKA_SERVER_LOG)"
-    record_started kafka
+    log "kafka: starting on 127.0.0.1:$KAFKA_PORT (SASL/SCRAM; controller $KAFKA_CONTROLLER_PORT, data: $KAFKA_DATA, log: $KAFKA_SERVER_LOG)"
+    ((restarted)) || record_started kafka
     {
         echo "==== $(date -Is) starting kafka.Kafka $KAFKA_PROPS"
     } >>"$KAFKA_OUT_LOG"
@@ -733,12 +819,22 @@ dev_down() {
 # ----------------------------------------------------------------------------------------------
 # env file, commands
 # ----------------------------------------------------------------------------------------------
-write_env() {
+write_env() { # write_env OWN_KAFKA (1: the local brokers, whose admin the env file names)
     local db=${DATABASE_URL:-$PG_DB_URL} kb=${KAFKA_BOOTSTRAP_SERVERS:-$(kafka_bootstrap)}
     {
         echo "# Written by deploy/local/stack.sh up. Use: . .stack/env"
         printf 'export DATABASE_URL=%q\n' "$db"
         printf 'export KAFKA_BOOTSTRAP_SERVERS=%q\n' "$kb"
+        if (($1)); then
+            # The admin principal (a super user): `lindung bootstrap` creates the ACLs with it,
+            # the tests use it. Every service process gets its own principal instead
+            # (lindung_shared.kafka.security.service_env; deploy/local/run-suite.sh).
+            echo "export KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT"
+            printf 'export KAFKA_SASL_MECHANISM=%q\n' "$KAFKA_SASL_MECHANISM"
+            echo "export KAFKA_SASL_USERNAME=admin"
+            printf 'export KAFKA_SASL_PASSWORD_FILE=%q\n' "$(kafka_password_file admin)"
+            printf 'export LINDUNG_KAFKA_SASL_DIR=%q\n' "$KAFKA_SASL_DIR"
+        fi
         printf 'export LINDUNG_CIVIL_REGISTRY_URL=%q\n' "${LINDUNG_CIVIL_REGISTRY_URL:-$DEV_URL/civil-registry}"
         printf 'export NOTIFIER_SMS_URL=%q\n' "${NOTIFIER_SMS_URL:-$DEV_URL/v1/sms}"
         printf 'export NOTIFIER_PUSH_URL=%q\n' "${NOTIFIER_PUSH_URL:-$DEV_URL/v1/messages:send}"
@@ -768,7 +864,7 @@ cmd_up() {
         log "devsystems: LINDUNG_CIVIL_REGISTRY_URL, NOTIFIER_SMS_URL and NOTIFIER_PUSH_URL are set; starting none"
     fi
     if ((want_kafka)); then kafka_each kafka_wait; fi
-    write_env
+    write_env "$want_kafka"
     if ((${#STARTED[@]})); then
         log "started: ${STARTED[*]}; env written to $ENV_FILE"
     else
@@ -845,6 +941,7 @@ cmd_logs() {
         kafka "$KAFKA_SERVER_LOG" \
         kafka-jvm "$KAFKA_OUT_LOG" \
         kafka-format "$KAFKA_FORMAT_LOG" \
+        kafka-sasl "$KAFKA_SASL_DIR" \
         maven "$MVN_LOG" \
         devsystems "$DEV_LOG" \
         apt "$APT_LOG"

@@ -17,6 +17,7 @@ from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.events import DEAD_LETTER_TOPIC, TOPICS, Topic, encode_envelope
 from lindung_shared.kafka import create_producer, ensure_topics, topic_retention_ms
 from lindung_shared.kafka.consumer import EventConsumer, PermanentEventError
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.outbox import OutboxRelay, add_events
 from lindung_shared.testing import unique
 from sqlalchemy import text
@@ -116,6 +117,7 @@ async def test_bad_messages_go_to_the_dead_letter_topic_and_the_rest_goes_on(
         bootstrap_servers=base_settings.kafka_bootstrap_servers,
         group_id=unique("dlq-reader"),
         auto_offset_reset="latest",
+        **kafka_security(),
     )
     await dlq.start()
     try:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from lindung_shared.events import TOPICS
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.manifest import installed_services
 from lindung_shared.settings import ServiceSettings, with_database
 
@@ -82,6 +83,7 @@ async def _search_topic(topic: str, needles: Mapping[str, str]) -> set[str]:
         bootstrap_servers=ServiceSettings().kafka_bootstrap_servers,
         enable_auto_commit=False,
         max_poll_records=2000,
+        **kafka_security(),
     )
     await consumer.start()
     found: set[str] = set()

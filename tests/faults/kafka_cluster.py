@@ -1,24 +1,37 @@
 """A private Kafka (one broker or a three-broker KRaft cluster) for tests that kill brokers,
 so that the shared stack stays up for everyone else. It runs the jars `make stack` fetched
-(.stack/kafka/libs) with deploy/local/kafka/server.properties rendered per node."""
+(.stack/kafka/libs) with deploy/local/kafka/server.properties rendered per node: SASL/SCRAM
+and ACLs like the stack, with the stack's credentials (so the tests' environment, the admin,
+and each service's own principal reach it as they reach the stack) or, without a stack that
+has them, generated ones (:meth:`KafkaCluster.client_env` then says how to connect)."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lindung_shared.kafka.security import (
+    PRINCIPALS,
+    SASL_DIR_VARIABLE,
+    kafka_security,
+    stack_passwords,
+)
 
 from .procs import ROOT, free_port
 
 TEMPLATE = ROOT / "deploy/local/kafka/server.properties"
 LOG4J = ROOT / "deploy/local/kafka/log4j2.properties"
 TOOLS_LOG4J = ROOT / "deploy/local/kafka/tools-log4j2.properties"
+MECHANISM = "SCRAM-SHA-512"
 
 
 def _libs() -> Path:
@@ -46,8 +59,25 @@ class KafkaCluster:
     workdir: Path
     size: int = 1
     nodes: list[KafkaNode] = field(default_factory=list)
+    #: More principals (name -> password) than the suite's (a test's intruder, say).
+    extra_principals: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.passwords = stack_passwords(os.environ)
+        if set(self.passwords) != set(PRINCIPALS):
+            self.passwords = {name: secrets.token_urlsafe(18) for name in PRINCIPALS}
+        self.passwords.update(self.extra_principals)
+        self.sasl_dir = self.workdir / "sasl"
+        self.sasl_dir.mkdir(parents=True, exist_ok=True)
+        for name, password in self.passwords.items():
+            path = self.sasl_dir / f"{name}.password"
+            path.touch(mode=0o600)
+            path.write_text(password + "\n")
+        scram = [
+            arg
+            for name, password in self.passwords.items()
+            for arg in ("--add-scram", f"{MECHANISM}=[name={name},password={password}]")
+        ]
         self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if self.cluster_id.startswith("-"):
             self.cluster_id = "A" + self.cluster_id[1:]
@@ -63,6 +93,7 @@ class KafkaCluster:
                 .replace("@KAFKA_PORT@", str(node.port))
                 .replace("@CONTROLLER_PORT@", str(node.controller_port))
                 .replace("@LOG_DIRS@", str(node.home / "data"))
+                .replace("@ADMIN_PASSWORD@", self.passwords["admin"])
                 .replace("node.id=1", f"node.id={node.node_id}")
             )
             text = "\n".join(
@@ -103,6 +134,7 @@ class KafkaCluster:
                     "--cluster-id",
                     self.cluster_id,
                     "--ignore-formatted",
+                    *scram,
                 ],
                 check=True,
                 stdin=subprocess.DEVNULL,
@@ -110,6 +142,36 @@ class KafkaCluster:
                 stderr=subprocess.DEVNULL,
                 timeout=120,
             )
+
+    def client_env(self) -> dict[str, str]:
+        """The environment of a client connecting as admin (the tests; a service process gets
+        its own principal from it: ``lindung_shared.kafka.security.service_env``)."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SASL_MECHANISM": MECHANISM,
+            "KAFKA_SASL_USERNAME": "admin",
+            "KAFKA_SASL_PASSWORD_FILE": str(self.sasl_dir / "admin.password"),
+            SASL_DIR_VARIABLE: str(self.sasl_dir),
+        }
+
+    @contextlib.contextmanager
+    def as_client(self) -> Iterator[None]:
+        """This process's Kafka clients (and the service processes it starts, each as its own
+        principal) connect to this cluster as :meth:`client_env` says, until the block ends."""
+        wanted = self.client_env()
+        saved = {key: os.environ.get(key) for key in wanted}
+        os.environ.update(wanted)
+        kafka_security.cache_clear()
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            kafka_security.cache_clear()
 
     @property
     def bootstrap(self) -> str:
@@ -168,6 +230,8 @@ class KafkaCluster:
                     [
                         *("python3", str(ROOT / "deploy/local/kafka-ready.py")),
                         *(f"127.0.0.1:{n.port}", "--timeout", "3"),
+                        *("--sasl-mechanism", MECHANISM, "--sasl-username", "admin"),
+                        *("--sasl-password-file", str(self.sasl_dir / "admin.password")),
                     ],
                     stdin=subprocess.DEVNULL,
                     capture_output=True,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from lindung_shared.kafka.security import service_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,6 +65,8 @@ class ServiceProcess:
             }
         )
         env.update(self.env)
+        # The service's own Kafka principal (the tests run as the admin).
+        env = service_env(self.service, env)
         self.starts += 1
         log = (self.logs / f"{self.name}-{self.port}.log").open("ab")
         self.popen = subprocess.Popen(

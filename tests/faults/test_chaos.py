@@ -38,6 +38,8 @@ from lindung_shared.auth import TokenIssuer
 from lindung_shared.dbadmin import create_database, drop_database
 from lindung_shared.events import TOPICS
 from lindung_shared.kafka import ensure_topics
+from lindung_shared.kafka.acls import apply_acls
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.manifest import installed_services
 from lindung_shared.migrations import upgrade
 from lindung_shared.settings import ServiceSettings, with_database
@@ -438,7 +440,9 @@ async def _inject(suite: Suite, faults: list[Fault]) -> None:
 async def _assert_replicated(bootstrap: str) -> None:
     """Every catalogue topic of the three-broker cluster has three replicas of each partition
     and ``min.insync.replicas`` 2 (what makes a broker's kill -9 lose no acknowledged event)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="chaos-check")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="chaos-check", **kafka_security()
+    )
     await admin.start()
     try:
         names = sorted(TOPICS)
@@ -464,9 +468,12 @@ async def _assert_replicated(bootstrap: str) -> None:
 @pytest.fixture
 async def suite(tmp_path: Path) -> AsyncIterator[Suite]:
     kafka: Kafka
+    clients = contextlib.ExitStack()
     if FULL:
         kafka = KafkaCluster(tmp_path / "kafka", size=3)
         kafka.start()
+        # SASL/SCRAM and ACLs like the stack: the test as admin, each service its principal.
+        clients.enter_context(kafka.as_client())
     else:
         kafka = SharedKafka(ServiceSettings().kafka_bootstrap_servers)
     suffix = f"chaos{uuid.uuid4().hex[:6]}"
@@ -475,6 +482,7 @@ async def suite(tmp_path: Path) -> AsyncIterator[Suite]:
         await asyncio.to_thread(kafka.wait_ready)
         await ensure_topics(kafka.bootstrap)
         if FULL:
+            await apply_acls(kafka.bootstrap)
             await _assert_replicated(kafka.bootstrap)
         await _make_databases(suffix)
         logs = Path(os.environ.get("LINDUNG_CHAOS_LOGS", str(tmp_path)))
@@ -486,6 +494,7 @@ async def suite(tmp_path: Path) -> AsyncIterator[Suite]:
         if suite is not None:
             suite.stop()
         kafka.stop()
+        clients.close()
         await _drop_databases(suffix)
 
 

@@ -23,6 +23,7 @@ from lindung_shared.dbadmin import create_database, drop_database
 from lindung_shared.events import Topic, make_event
 from lindung_shared.events.catalogue import ZoneLevelChanged
 from lindung_shared.kafka import create_producer, ensure_topics
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.metrics import OUTBOX_OLDEST_AGE
 from lindung_shared.outbox import NOTIFY_TRIGGER_SQL, OutboxRelay, add_events, plumbing_tables
 from lindung_shared.settings import ServiceSettings
@@ -60,7 +61,8 @@ def kafka(tmp_path: Path) -> AsyncIterator[KafkaCluster]:
     cluster.start()
     try:
         cluster.wait_ready()
-        yield cluster
+        with cluster.as_client():
+            yield cluster
     finally:
         cluster.stop()
 
@@ -143,7 +145,11 @@ async def _read_all(bootstrap: str, topic: str, expected: int) -> set[str]:
     import orjson
 
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+        **kafka_security(),
     )
     await consumer.start()
     seen: set[str] = set()

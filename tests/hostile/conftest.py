@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from lindung_shared.kafka.security import service_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {
@@ -54,6 +55,7 @@ def start_api(service: str, logs: Path, extra_env: dict[str, str] | None = None)
     env = dict(os.environ)
     env.update({f"{prefix}_HTTP_PORT": str(port), "LINDUNG_ENV": "development"})
     env.update(extra_env or {})
+    env = service_env(service, env)  # its own Kafka principal (the tests run as the admin)
     log = logs / f"{service}-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", f"{PACKAGES[service]}.api"],

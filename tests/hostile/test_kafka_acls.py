@@ -1,22 +1,21 @@
-"""Kafka with SASL/SCRAM and ACLs: a private broker (the jars of the local stack) that
-authenticates every client and authorises by the plan of ``lindung_shared.kafka.acls``,
-applied by the same code ``lindung bootstrap`` runs. Each service connects as its own
-principal through ``lindung_shared.kafka.kafka_security`` (the environment): only
-venue-registry may publish a QR signing key; a wrong password, or a principal without
-rules, gets nothing."""
+"""Kafka with SASL/SCRAM and ACLs: a private broker (the jars and server.properties of the
+local stack, tests/faults/kafka_cluster.py) that authenticates every client and authorises by
+the plan of ``lindung_shared.kafka.acls``, applied by the same code ``lindung bootstrap`` runs.
+Each service connects as its own principal through ``lindung_shared.kafka.kafka_security``
+(the environment): only venue-registry may publish a QR signing key; a service reads only the
+topics it consumes, in its own consumer groups; a wrong password, or a principal without
+rules, gets nothing; applying the plan removes a wider rule left from before."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import os
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -24,100 +23,39 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from lindung_shared.events import TOPICS
 from lindung_shared.kafka import create_producer, ensure_topics
-from lindung_shared.kafka.acls import SERVICES, acl_plan, apply_acls, writers_of
+from lindung_shared.kafka.acls import (
+    READS,
+    REVOCATIONS_TOPIC,
+    SERVICES,
+    AclBinding,
+    acl_plan,
+    apply_acls,
+    readers_of,
+    writers_of,
+)
 from lindung_shared.kafka.security import kafka_security
 
-from tests.faults.kafka_cluster import LOG4J, TEMPLATE, TOOLS_LOG4J, _libs
-from tests.faults.procs import free_port
+from tests.faults.kafka_cluster import MECHANISM, KafkaCluster
 
 pytestmark = pytest.mark.timeout(420)
 
-MECHANISM = "SCRAM-SHA-512"
-#: Every principal's password (a throw-away broker); the intruder has no rules at all.
-PASSWORDS = {name: f"{name}-{uuid.uuid4().hex[:12]}" for name in ("admin", *SERVICES, "intruder")}
-
-
-def _properties(port: int, controller: int, data: Path) -> str:
-    text = (
-        TEMPLATE.read_text()
-        .replace("@KAFKA_PORT@", str(port))
-        .replace("@CONTROLLER_PORT@", str(controller))
-        .replace("@LOG_DIRS@", str(data))
-    )
-    sasl = {
-        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-        "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
-        "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "inter.broker.listener.name": "SASL_PLAINTEXT",
-    }
-    lines = [
-        f"{line.split('=', 1)[0]}={sasl[line.split('=', 1)[0]]}"
-        if line.split("=", 1)[0] in sasl
-        else line
-        for line in text.splitlines()
-    ]
-    admin = PASSWORDS["admin"]
-    lines += [
-        f"sasl.enabled.mechanisms={MECHANISM}",
-        f"sasl.mechanism.inter.broker.protocol={MECHANISM}",
-        f"listener.name.sasl_plaintext.{MECHANISM.lower()}.sasl.jaas.config="
-        "org.apache.kafka.common.security.scram.ScramLoginModule required "
-        f'username="admin" password="{admin}";',
-        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        # The controller listener is PLAINTEXT inside the node (its principal is ANONYMOUS).
-        "super.users=User:admin;User:ANONYMOUS",
-        "allow.everyone.if.no.acl.found=false",
-        "offsets.topic.num.partitions=1",
-    ]
-    return "\n".join(lines) + "\n"
+#: A principal with SCRAM credentials and no rules at all.
+INTRUDER = ("intruder", f"intruder-{uuid.uuid4().hex[:12]}")
+PASSWORDS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("kafka-sasl")
-    port, controller = free_port(), free_port()
-    props = home / "server.properties"
-    props.write_text(_properties(port, controller, home / "data"))
-    cluster = "A" + base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")[1:]
-    scram = [
-        arg
-        for name, password in PASSWORDS.items()
-        for arg in ("--add-scram", f"{MECHANISM}=[name={name},password={password}]")
-    ]
-    subprocess.run(
-        [
-            *("java", "-cp", f"{_libs()}/*", f"-Dlog4j2.configurationFile={TOOLS_LOG4J}"),
-            *("kafka.tools.StorageTool", "format", "--config", str(props)),
-            *("--cluster-id", cluster, *scram),
-        ],
-        check=True,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=180,
+    cluster = KafkaCluster(
+        tmp_path_factory.mktemp("kafka-sasl"), size=1, extra_principals=dict([INTRUDER])
     )
-    logs = home / "logs"
-    logs.mkdir()
-    process = subprocess.Popen(
-        [
-            *("java", "-Xms128m", "-Xmx384m", "-XX:+UseSerialGC", "-Djava.awt.headless=true"),
-            *(f"-Dkafka.logs.dir={logs}", f"-Dlog4j2.configurationFile={LOG4J}"),
-            *("-cp", f"{_libs()}/*", "kafka.Kafka", str(props)),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=(logs / "kafka.out").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    PASSWORDS.update(cluster.passwords)
+    cluster.start()
     try:
-        yield f"127.0.0.1:{port}"
+        cluster.wait_ready(timeout=240)
+        yield cluster.bootstrap
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        cluster.stop()
 
 
 @contextlib.contextmanager
@@ -191,20 +129,58 @@ async def _read_one(bootstrap: str, topic: str, group: str) -> str:
             await consumer.stop()
 
 
+def _consumed_topics() -> dict[str, set[str]]:
+    """The topics each service's consumers subscribe to, from the services' own code."""
+    from lindung_checkin.consumers import build_consumers
+    from lindung_checkin.exposure.consumer import exposure_consumer
+    from lindung_checkin.settings import Settings as CheckinSettings
+    from lindung_health.consumers import EXPOSURE_TOPICS, FEED_TOPICS
+    from lindung_notifier.consumers import TOPICS as NOTIFIER_TOPICS
+
+    ctx: Any = SimpleNamespace(sessionmaker=None, producer=None)
+    checkin = {topic for c in build_consumers(ctx, CheckinSettings()) for topic in c.topics} | set(
+        exposure_consumer(sessionmaker=ctx, bootstrap_servers="", dead_letters=ctx).topics
+    )
+    return {
+        # The registry's worker consumes nothing (it publishes its outbox).
+        "venue-registry": set(),
+        "checkin": checkin,
+        "health-records": {*FEED_TOPICS, *EXPOSURE_TOPICS},
+        "notifier": set(NOTIFIER_TOPICS),
+    }
+
+
+def test_each_service_may_read_what_its_consumers_read_and_nothing_else() -> None:
+    consumed = _consumed_topics()
+    assert {s: set(READS[s]) for s in SERVICES} == consumed
+    plan = acl_plan()
+    for service in SERVICES:
+        readable = {
+            b.name
+            for b in plan
+            if b.principal == f"User:{service}" and b.resource == "topic" and b.operation == "READ"
+        }
+        assert readable == consumed[service] | {REVOCATIONS_TOPIC}, service
+    assert readers_of("lindung.qr-keys", plan) == {"User:checkin"}
+    assert readers_of("lindung.feed.lab-results", plan) == {"User:health-records"}
+    assert readers_of("lindung.people", plan) == {"User:notifier"}
+    assert readers_of("lindung.dead-letter", plan) == set()  # operators: the admin
+
+
 def test_the_plan_lets_only_venue_registry_write_qr_keys() -> None:
     plan = acl_plan()
     assert writers_of("lindung.qr-keys", plan) == {"User:venue-registry"}
-    # Every service reads every topic and writes dead letters; nobody writes what it does not
-    # produce.
-    for service in SERVICES:
-        readable = {
-            b.name for b in plan if b.principal == f"User:{service}" and b.operation == "READ"
-        }
-        assert set(TOPICS) <= readable, service
     assert writers_of("lindung.token-revocations", plan) == {"User:health-records"}
+    # Only consumers write dead letters; every topic is in the catalogue.
+    assert writers_of("lindung.dead-letter", plan) == {
+        "User:checkin",
+        "User:health-records",
+        "User:notifier",
+    }
+    assert {b.name for b in plan if b.resource == "topic"} <= set(TOPICS)
 
 
-def test_each_service_its_own_principal_and_only_venue_registry_writes_qr_keys(
+def test_each_service_its_own_principal_reading_and_writing_only_its_topics(
     broker: str,
 ) -> None:
     async def scenario() -> dict[str, str]:
@@ -212,11 +188,18 @@ def test_each_service_its_own_principal_and_only_venue_registry_writes_qr_keys(
         with principal("admin"):
             await _until_up(broker)
             await ensure_topics(broker)
+            # A wider rule from an earlier plan: applying the plan takes it away again.
+            wider = AclBinding(
+                "User:checkin", "topic", "lindung.feed.lab-results", "literal", "READ"
+            )
+            await apply_acls(broker, [*acl_plan(), wider])
             assert await apply_acls(broker) == len(acl_plan())
+            assert await _publish(broker, "lindung.feed.lab-results") == "written"
+            assert await _publish(broker, "lindung.people") == "written"
         for name in SERVICES:
             with principal(name):
                 seen[f"{name} writes qr-keys"] = await _publish(broker, "lindung.qr-keys")
-        with principal("intruder"):
+        with principal(INTRUDER[0], INTRUDER[1]):
             seen["intruder writes qr-keys"] = await _publish(broker, "lindung.qr-keys")
             seen["intruder reads qr-keys"] = await _read_one(
                 broker, "lindung.qr-keys", "intruder.qr-keys"
@@ -231,12 +214,37 @@ def test_each_service_its_own_principal_and_only_venue_registry_writes_qr_keys(
             seen["checkin reads in notifier's group"] = await _read_one(
                 broker, "lindung.qr-keys", "notifier"
             )
+            seen["checkin reads lab results"] = await _read_one(
+                broker, "lindung.feed.lab-results", "checkin.lab-results"
+            )
+            seen["checkin reads people"] = await _read_one(
+                broker, "lindung.people", "checkin.people"
+            )
+        with principal("notifier"):
+            seen["notifier reads people"] = await _read_one(broker, "lindung.people", "notifier")
+            seen["notifier reads qr-keys"] = await _read_one(broker, "lindung.qr-keys", "notifier")
+        with principal("health-records"):
+            seen["health-records reads lab results"] = await _read_one(
+                broker, "lindung.feed.lab-results", "health-records.feeds-test"
+            )
+            seen["health-records reads qr-keys"] = await _read_one(
+                broker, "lindung.qr-keys", "health-records.qr-keys"
+            )
+        with principal("venue-registry"):
+            seen["venue-registry reads people"] = await _read_one(
+                broker, "lindung.people", "venue-registry.people"
+            )
         return seen
 
     seen = asyncio.run(scenario())
     print(seen)
-    assert seen.pop("venue-registry writes qr-keys") == "written", seen
-    assert seen.pop("checkin writes occupancy") == "written", seen
-    assert seen.pop("checkin reads qr-keys") == "read", seen
+    for allowed in (
+        "venue-registry writes qr-keys",
+        "checkin writes occupancy",
+        "checkin reads qr-keys",
+        "notifier reads people",
+        "health-records reads lab results",
+    ):
+        assert seen.pop(allowed) in ("written", "read"), (allowed, seen)
     for what, outcome in seen.items():
         assert outcome not in ("written", "read"), (what, seen)

@@ -11,6 +11,7 @@ import time
 
 import httpx
 import pytest
+from lindung_shared.kafka.security import service_env
 
 from .test_durability import _free_port
 
@@ -47,7 +48,7 @@ async def test_two_api_processes_share_one_metrics_view(
         sys.executable,
         "-m",
         "lindung_checkin.api",
-        env=env,
+        env=service_env("checkin", env),  # its own Kafka principal
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
         start_new_session=True,

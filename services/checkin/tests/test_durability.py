@@ -12,6 +12,7 @@ import uuid
 
 import httpx
 import pytest
+from lindung_shared.kafka.security import service_env
 
 from .helpers import visit
 
@@ -41,7 +42,7 @@ async def test_an_acknowledged_check_in_survives_sigkill(
         sys.executable,
         "-m",
         "lindung_checkin.api",
-        env=env,
+        env=service_env("checkin", env),  # its own Kafka principal
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from lindung_shared.kafka.security import service_env
 from lindung_shared.testing import unique
 from sqlalchemy import text
 
@@ -67,7 +68,7 @@ async def test_worker_runs_its_jobs_and_stops_gracefully(db_settings, make_venue
         sys.executable,
         "-m",
         "lindung_checkin.worker",
-        env=env,
+        env=service_env("checkin", env),  # its own Kafka principal
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

@@ -25,6 +25,7 @@ from lindung_shared.events.catalogue import (
     FhirResourceSubmitted,
 )
 from lindung_shared.kafka import create_producer
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.outbox import OutboxRelay
 from lindung_shared.testing import start_at_the_end, unique
 from lindung_shared.worker import WorkerContext
@@ -41,7 +42,9 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 @contextlib.asynccontextmanager
 async def tail(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
     """A group-less reader positioned at the end of ``topic``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **kafka_security()
+    )
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]

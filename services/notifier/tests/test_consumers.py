@@ -32,6 +32,7 @@ from lindung_shared.events.catalogue import (
     make_event,
 )
 from lindung_shared.kafka import create_producer
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.sealing import Sealer
 from lindung_shared.testing import start_at_the_end, unique
 from sqlalchemy import text
@@ -356,7 +357,9 @@ async def dead_letters_for(
     settings, marker: bytes, group: str, since: dict[TopicPartition, int]
 ) -> list[Any]:
     reader = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        **kafka_security(),
     )
     await reader.start()
     try:
@@ -380,7 +383,9 @@ async def dead_letters_for(
 
 async def dead_letter_ends(settings) -> dict[TopicPartition, int]:
     reader = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        **kafka_security(),
     )
     await reader.start()
     try:

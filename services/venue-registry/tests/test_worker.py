@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from lindung_shared.events import decode_event
 from lindung_shared.events.catalogue import TOPICS
 from lindung_shared.kafka import ensure_topics
+from lindung_shared.kafka.security import kafka_security, service_env
 from lindung_shared.testing import unique
 
 
@@ -22,6 +23,7 @@ async def test_venue_registered_reaches_kafka_through_the_worker(settings, manag
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=unique("venue-registry-test"),
         enable_auto_commit=False,
+        **kafka_security(),
     )
     await consumer.start()
     worker = None
@@ -46,7 +48,7 @@ async def test_venue_registered_reaches_kafka_through_the_worker(settings, manag
             sys.executable,
             "-m",
             "lindung_venues.worker",
-            env=env,
+            env=service_env("venue-registry", env),  # its own Kafka principal
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )

@@ -69,11 +69,16 @@ def create_app(
     openapi_tags: list[dict[str, Any]] | None = None,
     body_limits: Mapping[str, int] | None = None,
     token_revocations: bool = True,
+    kafka: bool = True,
 ) -> FastAPI:
     """The service's app. ``body_limits`` raises the request-body limit (bytes) for the
     exact paths it names; every other route reads at most ``settings.max_body_bytes``.
     ``token_revocations``: the process reads the revoked tokens (every service that accepts
-    citizen tokens; :mod:`lindung_shared.revocation`) and is not ready until it has."""
+    citizen tokens; :mod:`lindung_shared.revocation`) and is not ready until it has.
+    ``kafka``: the process has Kafka clients (so ``/readyz`` asks the brokers); a web face
+    without any (the portal) has no Kafka principal either."""
+    if token_revocations and not kafka:
+        raise ValueError("reading the token revocations needs Kafka")
     configure_logging(settings.service_name, settings.log_level)
 
     @asynccontextmanager
@@ -133,13 +138,15 @@ def create_app(
         responses={503: {"description": "a dependency is unreachable"}},
     )
     async def readyz(request: Request) -> JSONResponse:
-        db_ok, kafka_ok = await asyncio.gather(
-            database_ready(request.app), kafka_reachable(settings.kafka_bootstrap_servers)
-        )
-        checks = {
-            "database": "ok" if db_ok else "unreachable",
-            "kafka": "ok" if kafka_ok else "unreachable",
-        }
+        if kafka:
+            db_ok, kafka_ok = await asyncio.gather(
+                database_ready(request.app), kafka_reachable(settings.kafka_bootstrap_servers)
+            )
+        else:
+            db_ok, kafka_ok = await database_ready(request.app), True
+        checks = {"database": "ok" if db_ok else "unreachable"}
+        if kafka:
+            checks["kafka"] = "ok" if kafka_ok else "unreachable"
         feed = request.app.state.revocation_feed
         revocations_ok = feed is None or feed.revocations.caught_up
         if feed is not None:

@@ -55,6 +55,9 @@ class KafkaSecuritySettings(BaseSettings):
     #: The service's own principal (``User:<name>``) and its password.
     kafka_sasl_username: str | None = Field(default=None, alias="KAFKA_SASL_USERNAME")
     kafka_sasl_password: SecretStr | None = Field(default=None, alias="KAFKA_SASL_PASSWORD")
+    #: Or a file whose first line is the password (the local stack's generated passwords in
+    #: ``.stack/kafka/sasl/<principal>.password``); ``KAFKA_SASL_PASSWORD`` wins when both are set.
+    kafka_sasl_password_file: Path | None = Field(default=None, alias="KAFKA_SASL_PASSWORD_FILE")
     #: CA bundle that verifies the brokers' certificates (TLS); the system's when unset.
     kafka_ssl_cafile: Path | None = Field(default=None, alias="KAFKA_SSL_CAFILE")
 

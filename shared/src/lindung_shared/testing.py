@@ -28,7 +28,7 @@ from lindung_shared.auth import TokenIssuer
 from lindung_shared.dbadmin import create_database, drop_database
 from lindung_shared.events import TOPICS
 from lindung_shared.jurisdiction import Jurisdiction
-from lindung_shared.kafka.security import kafka_security
+from lindung_shared.kafka.security import command_env, kafka_security
 from lindung_shared.migrations import upgrade
 from lindung_shared.settings import ServiceSettings
 
@@ -179,14 +179,16 @@ def running_processes(
     ``ready`` answers ``/readyz`` with 200. A process that exits, or a URL not ready within
     ``timeout`` seconds, fails the start with the last lines of every log. At the end each is
     sent SIGTERM (graceful shutdown is part of every service's contract) and the log of any
-    that did not end cleanly within 30 s is printed."""
+    that did not end cleanly within 30 s is printed. A service's process connects to the
+    local stack's Kafka as the service's own principal, not as the tests' admin
+    (:func:`lindung_shared.kafka.security.command_env`)."""
     processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
     for name, argv in commands:
         log = logs / f"{name}.log"
         popen = subprocess.Popen(  # noqa: S603 (the test suite's own commands)
             list(argv),
             cwd=cwd,
-            env=dict(env),
+            env=command_env(argv, env),
             stdin=subprocess.DEVNULL,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,

@@ -20,6 +20,7 @@ from lindung_checkin.settings import Settings
 from lindung_shared.events import TOPICS, Envelope, decode_event, encode_envelope, make_event
 from lindung_shared.events.catalogue import CaseConfirmed, CaseRetracted
 from lindung_shared.kafka import create_producer
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.outbox import OutboxRelay
 from lindung_shared.testing import unique
 from sqlalchemy import text
@@ -62,7 +63,9 @@ class Outputs:
     """Reads what reaches the output topics from now on."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, **kafka_security()
+        )
         self.seen: list[Envelope[Any]] = []
         self.refs: list[bytes] = []
 

@@ -49,6 +49,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         on_startup=[start],
         on_shutdown=[stop],
         token_revocations=False,  # no bearer routes: sessions; the services check tokens
+        kafka=False,  # no Kafka client (and no Kafka principal): /readyz asks the database only
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
