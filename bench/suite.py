@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from lindung_shared.kafka.security import command_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,7 +107,8 @@ class Suite:
         popen = subprocess.Popen(
             args,
             cwd=ROOT,
-            env={**self.env, **(extra_env or {})},
+            # A service's process connects to Kafka as its own principal (not the admin).
+            env=command_env(args, {**self.env, **(extra_env or {})}),
             stdin=subprocess.DEVNULL,
             stdout=handle,
             stderr=subprocess.STDOUT,

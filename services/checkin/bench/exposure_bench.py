@@ -59,6 +59,7 @@ from lindung_shared.dbadmin import create_database, drop_database
 from lindung_shared.events import TOPICS, decode_event, encode_envelope, make_event
 from lindung_shared.events.catalogue import CaseConfirmed
 from lindung_shared.kafka import create_producer
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.migrations import upgrade
 from lindung_shared.outbox import OutboxRelay, envelope_bytes
 from lindung_shared.worker import WorkerContext, run_worker
@@ -371,6 +372,7 @@ class Bench:
             enable_auto_commit=False,
             fetch_max_wait_ms=20,
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **kafka_security(),
         )
         self.keep: list[bytes] = []
 
@@ -493,7 +495,9 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def ensure_bench_topics(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="exposure-bench")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="exposure-bench", **kafka_security()
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -516,7 +520,9 @@ async def ensure_bench_topics(bootstrap: str) -> None:
 
 
 async def delete_bench_topics(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="exposure-bench")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="exposure-bench", **kafka_security()
+    )
     await admin.start()
     try:
         await admin.delete_topics([CASES, *OUTPUTS])
@@ -550,6 +556,8 @@ async def main_async(args: argparse.Namespace, worker_log: IO[str]) -> None:
         args.relay,
         stdout=worker_log,
         stderr=worker_log,
+        # The benchmark's own matcher on its private (prefixed) topics, outside the services'
+        # ACL plan: it connects as the environment says (the stack's admin).
         env={**os.environ, "LINDUNG_LOG_LEVEL": "WARNING"},
     )
     bench = Bench(settings)

@@ -47,6 +47,7 @@ from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.events import encode_envelope
 from lindung_shared.events.catalogue import FhirResourceSubmitted, make_event
 from lindung_shared.kafka import create_producer
+from lindung_shared.kafka.security import kafka_security
 from lindung_shared.testing import fresh_database, unique
 from sqlalchemy import text
 
@@ -242,7 +243,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
         bootstrap = settings.kafka_bootstrap_servers
         topic = unique("bench.feed.vaccinations")
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="feed-bench")
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="feed-bench", **kafka_security()
+        )
         await admin.start()
         await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
         await admin.close()

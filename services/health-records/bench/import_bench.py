@@ -49,6 +49,7 @@ from lindung_health.settings import Settings
 from lindung_health.testing import bundle, immunization
 from lindung_health.toolkit import Toolkit
 from lindung_shared import feed_import
+from lindung_shared.kafka.security import service_env
 from lindung_shared.testing import bearer, fresh_database
 
 
@@ -119,6 +120,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "HEALTH_RECORDS_HTTP_PORT": str(port),
             "HEALTH_RECORDS_WORKER_METRICS_PORT": metrics,
         }
+        env = service_env("health-records", env)  # its own Kafka principal
         url = f"http://127.0.0.1:{port}"
         logs = (folder / "api.log").open("wb"), (folder / "worker.log").open("wb")
         api = subprocess.Popen(
