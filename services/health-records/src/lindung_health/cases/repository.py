@@ -52,6 +52,19 @@ async def open_suspects(
     return (await session.execute(stmt)).scalars().all()
 
 
+async def open_suspects_of_records(
+    session: AsyncSession, record_ids: Sequence[uuid.UUID], *, other_than: uuid.UUID
+) -> Sequence[SuspectedCase]:
+    if not record_ids:
+        return []
+    stmt = select(SuspectedCase).where(
+        SuspectedCase.record_id.in_(record_ids),
+        SuspectedCase.state == "suspected",
+        SuspectedCase.person_id != other_than,
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
 async def suspects_of(session: AsyncSession, person_id: uuid.UUID) -> Sequence[SuspectedCase]:
     stmt = (
         select(SuspectedCase)

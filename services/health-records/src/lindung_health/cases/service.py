@@ -299,6 +299,13 @@ async def sync_cases(
                 ),
             ),
         )
+    # Likewise an open suspicion of a Condition that moved here: withdrawn from the other
+    # person first (one open suspicion per record).
+    for moved_suspect in await repository.open_suspects_of_records(
+        session, [s.record_id for s in found.flagged], other_than=person_id
+    ):
+        _rule_out(moved_suspect, "withdrawn", moved_suspect.person_id, now, found)
+        events.insert(0, found.events.pop())
     await session.flush()
     for case in found.new:
         await repository.add(session, case)
