@@ -11,8 +11,12 @@ What it does, on a fresh throwaway database per worker count and the shared Kafk
 2. seeds N recipients with phones (every other one with a push device too), lets W worker
    processes join one consumer group (the notifier's own ``BatchingConsumer``) and waits until
    the 12 partitions of ``lindung.exposures`` are split between them, then produces N
-   ``exposure.detected`` events and times the **fan-out**: events consumed -> notifications
-   rendered and stored, SMS and push deliveries queued;
+   ``exposure.detected`` events and times the **fan-out**: from the first event sent to the
+   last batch committed by a worker (notifications rendered and stored, their SMS and push
+   deliveries queued; the workers only consume, the producer's start and the workers'
+   leaving the group are outside the time); PostgreSQL's CPU (every backend of the server)
+   and the whole machine's busy CPU until the parent saw the last notification (polling
+   every 100 ms) are reported beside the workers' own;
 3. **delivery**: W processes of the notifier's ``DeliveryWorker`` (8 concurrent calls each)
    send everything queued to the gateway; measured between two runs of W **plain clients**
    (a bare httpx loop, 8 connections each, the same SMS/push mix) against the same gateway,
@@ -212,11 +216,16 @@ async def commit_ends(bootstrap: str, group: str) -> None:
         await consumer.stop()
 
 
-async def produce_exposures(settings: Settings, contacts: list[uuid.UUID]) -> float:
+async def produce_exposures(
+    settings: Settings, contacts: list[uuid.UUID], first_sent: asyncio.Future[float]
+) -> float:
+    """Produce one event per contact; ``first_sent`` gets the clock at the first send (the
+    producer's start, connecting and fetching metadata, is not part of the fan-out)."""
     producer = create_producer(settings.kafka_bootstrap_servers, client_id="notifier-bench")
     await producer.start()
     case_end = datetime.now(UTC) - timedelta(days=1)
     started = time.perf_counter()
+    first_sent.set_result(time.time())
     try:
         venue = uuid.uuid4()
         for contact in contacts:
@@ -244,6 +253,54 @@ async def produce_exposures(settings: Settings, contacts: list[uuid.UUID]) -> fl
     finally:
         await producer.stop()
     return time.perf_counter() - started
+
+
+async def all_stored(sessionmaker: Any, n: int, producing: asyncio.Task[float]) -> None:
+    """Wait until all ``n`` notifications are committed (polled every 100 ms; the workers
+    report when they committed their last batch)."""
+    deadline = time.perf_counter() + 600
+    while await count(sessionmaker, "SELECT count(*) FROM notifications") < n:
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the fan-out did not finish in 600 s")
+        if producing.done() and producing.exception() is not None:
+            producing.result()
+        await asyncio.sleep(0.1)
+
+
+# --- CPU of the machine and of PostgreSQL during the fan-out (Linux /proc) --------------------
+
+CPUS = os.cpu_count() or 1
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_cpu() -> float:
+    """CPU seconds the whole machine spent busy (all processes, everyone's)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / CLOCK_TICKS  # minus idle and iowait
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds of a process, its live children, and its children that have exited (the
+    postmaster: every backend of this PostgreSQL, whichever database or client)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ppid, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
+            if int(entry.name) == pid:
+                total += utime + stime + int(fields[13]) + int(fields[14])  # + exited children
+            elif ppid == pid:
+                total += utime + stime
+    return total / CLOCK_TICKS
+
+
+async def postmaster_pid(sessionmaker: Any) -> int:
+    backend = await count(sessionmaker, "SELECT pg_backend_pid()")
+    stat = Path(f"/proc/{backend}/stat").read_text()  # noqa: ASYNC240 (once, before timing)
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 
 async def count(sessionmaker: Any, sql: str) -> int:
@@ -294,6 +351,16 @@ async def child_main(args: argparse.Namespace) -> None:
         consumer = build_consumer(
             settings, group_id=args.group, sessionmaker=sessionmaker, dead_letters=producer
         )
+        # When each batch was committed (the database transaction and the Kafka offsets): the
+        # parent takes the fan-out's end from the last one, without polling of its own.
+        committed_at = [0.0]
+        handle_batch = consumer._handle_batch
+
+        async def timed_batch(*args: Any) -> None:
+            await handle_batch(*args)
+            committed_at[0] = time.time()
+
+        consumer._handle_batch = timed_batch  # type: ignore[method-assign]
         stop = asyncio.Event()
         consuming = asyncio.create_task(consumer.run(stop))
         say("ready")
@@ -308,18 +375,24 @@ async def child_main(args: argparse.Namespace) -> None:
                 say(f"assigned {mine}")
                 shown = mine
             await asyncio.sleep(0.1)
+        # The parent watches the database for the last notification and says "stop": this
+        # process only consumes (no polling in the CPU measured), and leaving the consumer
+        # group afterwards is not part of the fan-out's time.
         cpu, created = time.process_time(), _notifications_created()
-        deadline = time.perf_counter() + 600
-        while await count(sessionmaker, "SELECT count(*) FROM notifications") < args.contacts:
-            if time.perf_counter() > deadline:
-                raise RuntimeError("the fan-out did not finish in 600 s")
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(sys.stdin.readline)
         used = time.process_time() - cpu
         stop.set()
         await consuming
         await producer.stop()
         say(
-            "done " + json.dumps({"cpu": used, "notifications": _notifications_created() - created})
+            "done "
+            + json.dumps(
+                {
+                    "cpu": used,
+                    "notifications": _notifications_created() - created,
+                    "last_commit": committed_at[0],
+                }
+            )
         )
     else:  # delivery
         limits = httpx.Limits(
@@ -438,12 +511,22 @@ async def with_workers(
         ]
         await asyncio.gather(*(c.until("ready") for c in fanout))
         await members_settled(fanout)
+        postmaster = await postmaster_pid(sessionmaker)
         for child in fanout:
             child.go()
-        started = time.perf_counter()
-        produce_seconds = await produce_exposures(settings, contacts)
+        first_sent: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        producing = asyncio.create_task(produce_exposures(settings, contacts, first_sent))
+        started = await first_sent
+        machine_before, pg_before = machine_cpu(), process_tree_cpu(postmaster)
+        await all_stored(sessionmaker, n, producing)
+        window = time.time() - started
+        machine_used = machine_cpu() - machine_before
+        pg_used = process_tree_cpu(postmaster) - pg_before
+        produce_seconds = await producing
+        for child in fanout:
+            child.go()  # "stop": report the CPU used and leave the group
         fanout_results = await asyncio.gather(*(c.done() for c in fanout))
-        fanout_seconds = time.perf_counter() - started
+        fanout_seconds = max(r["last_commit"] for r in fanout_results) - started
         notifications = await count(sessionmaker, "SELECT count(*) FROM notifications")
         deliveries = await count(sessionmaker, "SELECT count(*) FROM deliveries")
 
@@ -482,6 +565,8 @@ async def with_workers(
             1000 * sum(r["cpu"] for r in fanout_results) / n, 3
         ),
         "fanout_notifications_by_worker": [round(r["notifications"]) for r in fanout_results],
+        "fanout_postgres_cpu_ms_per_notification": round(1000 * pg_used / n, 3),
+        "fanout_machine_cpu_busy": f"{machine_used:.2f} of {window * CPUS:.2f} s",
         "delivery_calls_per_s": round(delivery_per_s),
         "plain_client_calls_per_s": round(plain_per_s),
         "plain_client_calls_per_s_before_after": [round(r) for r in plain_rates],
