@@ -19,6 +19,7 @@ from lindung_shared.events.catalogue import (
     CaseConfirmedV2,
     StatusChanged,
     ZoneLevelChanged,
+    decode_known,
 )
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -105,6 +106,51 @@ def test_invalid_payload_is_rejected_with_the_field():
                 }
             )
         )
+
+
+def test_the_one_pass_decoding_gives_the_same_event_as_the_two_steps():
+    for event in (
+        zone_event(),
+        make_event(
+            "status.changed",
+            StatusChanged(
+                person_id=uuid.uuid4(), colour="black", rule_version="v1", changed_at=NOW
+            ),
+        ),
+    ):
+        value = encode_envelope(event)
+        fast = decode_known(value, event.type, event.version)
+        assert fast == decode_event(value) == event
+        assert type(fast.payload) is type(event.payload)
+
+
+def _without(field):
+    data = orjson.loads(encode_envelope(zone_event()))
+    del data[field]
+    return orjson.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("value", "headers"),
+    [
+        # the headers name another type or version than the body
+        (encode_envelope(zone_event()), ("status.changed", 1)),
+        (encode_envelope(zone_event()), ("zone.level_changed", 2)),
+        # what the envelope's defaults would fill in (a fresh id, now) must be on the wire
+        (_without("id"), ("zone.level_changed", 1)),
+        (_without("occurred_at"), ("zone.level_changed", 1)),
+        (_mutated(occurred_at="2026-11-25T10:00:00"), ("zone.level_changed", 1)),  # naive
+        (_mutated(payload={"regency_code": "3171", "level": 9}), ("zone.level_changed", 1)),
+        (
+            _mutated(payload={**orjson.loads(encode_envelope(zone_event()))["payload"], "x": 1}),
+            ("zone.level_changed", 1),
+        ),
+        (b"not json", ("zone.level_changed", 1)),
+        (encode_envelope(zone_event()), ("venue.teleported", 1)),
+    ],
+)
+def test_the_one_pass_decoding_leaves_anything_off_to_the_two_steps(value, headers):
+    assert decode_known(value, *headers) is None
 
 
 @pytest.mark.parametrize("value", [None, b"", b"not json", b"[1,2]", b'{"type": "x"}'])

@@ -25,6 +25,7 @@ from lindung_shared.events.envelope import (
     RawEnvelope,
     UnknownEventType,
     UnsupportedEventVersion,
+    _envelope_of,
     decode_raw,
     validate_payload,
 )
@@ -908,6 +909,32 @@ def decode_event(value: bytes | None) -> Envelope[Any]:
     known, valid event."""
     raw = decode_raw(value)
     return validate_raw(raw)
+
+
+def decode_known(value: bytes, event_type: str, version: int) -> Envelope[Any] | None:
+    """One pass for a message whose headers name a catalogue (type, version): the envelope
+    and its payload validated straight from the JSON bytes (no intermediate dicts; half the
+    CPU of :func:`decode_raw` + :func:`validate_raw`). ``None`` if anything is off (the body
+    names another type or version, lacks its id or time, or fails validation): the two-step
+    path then gives the precise error."""
+    spec = CATALOGUE.get((event_type, version))
+    if spec is None:
+        return None
+    try:
+        event = _envelope_of(spec.payload).model_validate_json(value)
+    except ValueError:  # pydantic's ValidationError is one
+        return None
+    if (
+        event.type != event_type
+        or event.version != version
+        or not event.model_fields_set >= _REQUIRED_ON_THE_WIRE
+    ):
+        return None
+    return event
+
+
+#: The envelope's defaults (a fresh id, now) are for making events, never for reading them.
+_REQUIRED_ON_THE_WIRE = frozenset({"id", "occurred_at"})
 
 
 def validate_raw(raw: RawEnvelope) -> Envelope[Any]:

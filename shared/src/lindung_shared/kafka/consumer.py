@@ -37,7 +37,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lindung_shared.events import DEAD_LETTER_TOPIC, Envelope, EventError
-from lindung_shared.events.catalogue import LATEST_VERSION, validate_raw
+from lindung_shared.events.catalogue import LATEST_VERSION, decode_known, validate_raw
 from lindung_shared.events.envelope import decode_raw
 from lindung_shared.kafka.dead_letters import scrub_key, scrub_text, scrub_value
 from lindung_shared.kafka.security import kafka_security
@@ -235,6 +235,14 @@ class EventConsumer:
             # through to decoding and is dead-lettered, as documented.
             EVENTS_CONSUMED.labels(self.service, self.group_id, "other", "ignored").inc()
             return item
+        version = headers.get("event-version")
+        if header_type is not None and version is not None and record.value is not None:
+            # The fast path: the type handled and the version named by the headers, the
+            # whole message validated in one pass; anything off takes the path below.
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                item.event = decode_known(record.value, header_type.decode(), int(version))
+            if item.event is not None:
+                return item
         try:
             raw = decode_raw(record.value)
             if raw.type not in self.handlers:
