@@ -1,5 +1,5 @@
-"""Periodic worker jobs under a database outage: a few structured warnings, no tracebacks;
-a bug still logs its traceback every time.
+"""Worker plumbing. Periodic jobs under a database outage: a few structured warnings, no
+tracebacks; a bug still logs its traceback every time. The startup heap frozen.
 
 The outage is real: the job's engine points at a port where no PostgreSQL listens (as while
 the server restarts), then at the real server again.
@@ -120,3 +120,20 @@ def test_the_description_leaves_out_the_statement_and_its_parameters() -> None:
     text_ = describe(wrapped)
     assert text_ == "OperationalError (OSError: connection lost)"
     assert "6281234567890" not in text_ and "UPDATE" not in text_
+
+
+def test_the_startup_heap_is_frozen_out_of_the_collectors_reach() -> None:
+    import gc
+
+    from lindung_shared.worker import freeze_startup_heap
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        freeze_startup_heap()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # every module, class and function loaded so far
+        gc.collect()
+        assert gc.get_freeze_count() == frozen  # a full collection leaves them alone
+    finally:
+        gc.unfreeze()

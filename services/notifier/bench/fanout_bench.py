@@ -59,6 +59,7 @@ from lindung_shared.kafka import create_producer
 from lindung_shared.kafka.security import kafka_security
 from lindung_shared.sealing import Sealer
 from lindung_shared.testing import fresh_database, unique
+from lindung_shared.worker import freeze_startup_heap
 from sqlalchemy import text
 
 # --- the local SMS gateway (runs in a child process) -----------------------------------------
@@ -331,6 +332,7 @@ async def child_main(args: argparse.Namespace) -> None:
     settings = Settings(delivery_batch_size=args.delivery_batch)
     go = asyncio.ensure_future(asyncio.to_thread(sys.stdin.readline))
     if args.child == "plain":
+        freeze_startup_heap()  # as the workers do (run_worker): the same for every child
         say("ready")
         await go
         cpu, started = time.process_time(), time.perf_counter()
@@ -363,6 +365,7 @@ async def child_main(args: argparse.Namespace) -> None:
         consumer._handle_batch = timed_batch  # type: ignore[method-assign]
         stop = asyncio.Event()
         consuming = asyncio.create_task(consumer.run(stop))
+        freeze_startup_heap()  # what run_worker does before its tasks start
         say("ready")
         shown = -1
         while not go.done():  # report the share of lindung.exposures this member was given
@@ -401,6 +404,7 @@ async def child_main(args: argparse.Namespace) -> None:
         )
         client = httpx.AsyncClient(limits=limits)
         worker = DeliveryWorker(settings, sessionmaker, make_channels(settings, client))
+        freeze_startup_heap()
         say("ready")
         await go
         cpu, calls = time.process_time(), 0

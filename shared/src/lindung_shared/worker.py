@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import random
 import signal
@@ -42,6 +43,17 @@ class WorkerContext:
     @property
     def dsn(self) -> str:
         return self.settings.sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def freeze_startup_heap() -> None:
+    """Put what a worker starts with (modules, settings, clients, catalogues: hundreds of
+    thousands of objects) out of the cycle collector's reach: ``gc.freeze()`` after one last
+    collection. Without it every full collection walks that whole heap again; in the notifier's
+    fan-out (services/notifier/bench/fanout_bench.py) collections took 0.36-0.38 s of 0.98-1.09
+    s of worker CPU for 10,000 notifications, 0.08 s with it. Objects made later are collected
+    as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 def periodic(name: str, interval_seconds: float, job: Callable[[], Awaitable[object]]) -> Task:
@@ -104,6 +116,7 @@ async def run_worker(
             ),
         )
         tasks.append(relay_task.run)
+    freeze_startup_heap()
     log.info("worker started", extra=settings_summary(settings))
     try:
         await asyncio.gather(*(task(ctx.stop) for task in tasks))
