@@ -109,15 +109,18 @@ def fanout_summary(f: dict[str, Any] | None) -> list[str]:
         f"### Notification fan-out: a {fmt(f['contacts'])}-contact case, one and two workers",
         "",
         "| workers | fan-out: notifications rendered, stored, queued (target ≥ 5,000/s per "
-        "worker) | worker CPU per notification | delivery calls/s (SMS + push) | plain "
+        "worker) | worker CPU per notification | PostgreSQL CPU per notification | "
+        "delivery calls/s (SMS + push) | plain "
         "client calls/s, same gateway | delivery / plain (target ≥ 0.9) | CPU per call: "
         "worker / plain | load 1m |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in f["runs"]:
         lines.append(
             f"| {r['workers']} | {fmt(r['fanout_notifications_per_s'])}/s | "
-            f"{r['fanout_cpu_ms_per_notification']} ms | {fmt(r['delivery_calls_per_s'])}/s | "
+            f"{r['fanout_cpu_ms_per_notification']} ms | "
+            f"{r.get('fanout_postgres_cpu_ms_per_notification', '—')} ms | "
+            f"{fmt(r['delivery_calls_per_s'])}/s | "
             f"{fmt(r['plain_client_calls_per_s'])}/s | {r['delivery_vs_plain']} | "
             f"{r['delivery_cpu_ms_per_call']} ms / {r['plain_cpu_ms_per_call']} ms | "
             f"{r['load_average_1m']} |"
