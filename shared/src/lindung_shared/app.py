@@ -113,12 +113,14 @@ def create_app(
             await app.state.engine.dispose()
             log.info("stopped")
 
+    otel = settings.opentelemetry
     app = LindungAPI(
         title=title,
         description=description,
         version=version,
         lifespan=lifespan,
         openapi_tags=openapi_tags,
+        telemetry={"tracing": otel, "metrics": otel, "logs": otel},
     )
     install_error_handlers(app)
     # Inside the metrics middleware, so refusals are counted and carry a request id.
