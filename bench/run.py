@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -26,13 +28,24 @@ FEED_BENCH = ROOT / "services" / "health-records" / "bench" / "feed_bench.py"
 IMPORT_BENCH = ROOT / "services" / "health-records" / "bench" / "import_bench.py"
 
 
-def run_script(script: Path, args: list[str]) -> dict[str, Any]:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def run_script(script: Path, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a scenario script that prints its results as the last JSON object on stdout."""
     if not script.exists():
         return {"skipped": f"{script.relative_to(ROOT)} does not exist"}
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, str(script), *args], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, str(script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     if proc.returncode != 0:
         return {"failed": proc.stderr[-3000:], "seconds": round(time.monotonic() - started)}
@@ -304,7 +317,15 @@ def main() -> int:
             results["feeds"] = run_script(FEED_BENCH, ["--records", str(args.feed_records)])
         if "import" in only:
             print("scenario 5: bulk NDJSON import", flush=True)
-            results["import"] = run_script(IMPORT_BENCH, ["--records", str(args.import_records)])
+            # Its own API and worker beside the suite's health-records (on the service's ports
+            # its API could not bind, and the upload went to the suite's API and database).
+            ports = {
+                name: os.environ.get(name) or str(_free_port())
+                for name in ("LINDUNG_IMPORT_BENCH_HTTP_PORT", "LINDUNG_IMPORT_BENCH_METRICS_PORT")
+            }
+            results["import"] = run_script(
+                IMPORT_BENCH, ["--records", str(args.import_records)], env=ports
+            )
     finally:
         suite.stop()
     path = report.write(results, summary(results))
