@@ -94,6 +94,15 @@ async def test_suspect_flagged_once_then_confirmed_by_the_condition(
     assert await _suspects(sessionmaker, pid) == [("confirmed", "confirmed")]
     status = await people.status(person)
     assert (status["colour"], status["reasons"]) == ("black", ["isolation"])
+    # The person reads it with their records (officers in their look-up, the same schema).
+    records = (await client.get("/v1/people/me/records", headers=people.headers(person))).json()
+    [suspected] = records["suspected"]
+    assert (suspected["suspect_ref"], suspected["state"], suspected["resolution"]) == (
+        flagged["suspect_ref"],
+        "confirmed",
+        "confirmed",
+    )
+    assert [c["case_ref"] for c in records["cases"]] == [case["case_ref"]]
 
 
 async def test_a_positive_pcr_confirms_the_open_suspicion(

@@ -121,6 +121,18 @@ class CaseOut(BaseModel):
     retracted: bool
 
 
+class SuspectOut(BaseModel):
+    """A suspected case (PDP) the person was: not a colour (docs/suspects.md)."""
+
+    suspect_ref: str
+    suspected_at: datetime
+    state: Literal["suspected", "confirmed", "ruled_out"]
+    resolution: Literal["confirmed", "refuted", "withdrawn"] | None = Field(
+        default=None, description="how it ended (None while suspected)"
+    )
+    resolved_at: datetime | None = None
+
+
 class RecordsOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -147,6 +159,9 @@ class RecordsOut(BaseModel):
     vaccinations: list[VaccinationOut]
     tests: list[TestOut]
     cases: list[CaseOut]
+    suspected: list[SuspectOut] = Field(
+        default_factory=list, description="suspected cases (PDP), open and resolved"
+    )
 
 
 class LookupRequest(BaseModel):

@@ -36,6 +36,7 @@ from lindung_health.people.schemas import (
     RecordsOut,
     RegisterPerson,
     StatusOut,
+    SuspectOut,
     TestOut,
     VaccinationOut,
 )
@@ -239,6 +240,7 @@ def status_out(status: PersonStatus) -> StatusOut:
 async def records_of(session: AsyncSession, person: Person) -> RecordsOut:
     records = await screening.records_of(session, person.id)
     found_cases = await cases.cases_of(session, person.id)
+    suspects = await cases.suspects_of(session, person.id)
     return RecordsOut(
         vaccinations=[
             VaccinationOut(
@@ -275,6 +277,16 @@ async def records_of(session: AsyncSession, person: Person) -> RecordsOut:
                 retracted=c.retracted_at is not None,
             )
             for c in found_cases
+        ],
+        suspected=[
+            SuspectOut(
+                suspect_ref=s.suspect_ref,
+                suspected_at=s.suspected_at,
+                state=s.state,  # type: ignore[arg-type]
+                resolution=s.resolution,  # type: ignore[arg-type]
+                resolved_at=s.resolved_at,
+            )
+            for s in suspects
         ],
     )
 
