@@ -173,7 +173,8 @@ def feeds_summary(f: dict[str, Any] | None) -> list[str]:
         return _failed("National feed ingest", f)
     limit = f["copy_limit"]
     return [
-        f"### National feed ingest through Kafka: {fmt(f['records'])} FHIR records",
+        f"### National feed ingest through Kafka: {fmt(f['records'])} FHIR records, "
+        f"{f.get('worker_processes', 1)} worker process(es)",
         "",
         f"Bundles of {f['records_per_message']} records per message, {f['messages_per_batch']} "
         "messages per consumer batch; every affected person's status recomputed and the events "
@@ -278,6 +279,12 @@ def main() -> int:
     parser.add_argument(
         "--visits", type=int, default=1_000_000, help="stored visits for the matching scenario"
     )
+    parser.add_argument(
+        "--feed-workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the feed topic's partitions (scenario 4)",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     results: dict[str, Any] = {
@@ -314,7 +321,10 @@ def main() -> int:
             results["fanout"] = run_script(FANOUT_BENCH, [])
         if "feeds" in only:
             print("scenario 4: national feed ingest", flush=True)
-            results["feeds"] = run_script(FEED_BENCH, ["--records", str(args.feed_records)])
+            results["feeds"] = run_script(
+                FEED_BENCH,
+                ["--records", str(args.feed_records), "--workers", str(args.feed_workers)],
+            )
         if "import" in only:
             print("scenario 5: bulk NDJSON import", flush=True)
             # Its own API and worker beside the suite's health-records (on the service's ports

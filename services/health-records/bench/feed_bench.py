@@ -3,6 +3,7 @@ person's status recomputed and the events written, beside COPY of the same rows 
 
     source deploy/local/activate.sh
     python services/health-records/bench/feed_bench.py [--records 100000] [--per-message 50]
+        [--workers 1]
 
 On a fresh throwaway database and a throwaway topic of the shared Kafka:
 
@@ -18,9 +19,13 @@ On a fresh throwaway database and a throwaway topic of the shared Kafka:
 5. the limit: COPY of the same rows (the ``health_records`` columns as stored) into a copy of
    the table with its indexes.
 
-Prints one JSON object, with CPU microseconds per record of the worker (this process) and of
-PostgreSQL (its processes, from /proc). The machine is shared: report ``uptime`` beside the
-figures; the CPU per record is what load barely moves.
+With ``--workers N`` (N > 1) the topic has N partitions, the messages go to them in turn, and
+N worker processes (this script with ``--consume``) share them in one consumer group, as N
+health-records workers would.
+
+Prints one JSON object, with CPU microseconds per record of the worker (this process, or the
+sum of the worker processes) and of PostgreSQL (its processes, from /proc). The machine is
+shared: report ``uptime`` beside the figures; the CPU per record is what load barely moves.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -247,7 +255,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             bootstrap_servers=bootstrap, client_id="feed-bench", **kafka_security()
         )
         await admin.start()
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        workers = max(1, args.workers)
+        await admin.create_topics([NewTopic(topic, num_partitions=workers, replication_factor=1)])
         await admin.close()
         producer = create_producer(bootstrap, client_id="feed-bench")
         await producer.start()
@@ -266,10 +275,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     },
                 ),
             )
+            # A registry's Bundles all carry its source id as their key (one partition); the
+            # bench spreads them over the partitions so that N workers can share them.
             await producer.send(
                 topic,
                 value=encode_envelope(event),
                 key=event.key.encode(),
+                partition=messages % workers,
                 headers=[
                     ("event-type", event.type.encode()),
                     ("event-version", str(event.version).encode()),
@@ -281,21 +293,33 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
         engine = create_engine(settings, pool_size=2, max_overflow=1)
         sessionmaker = create_sessionmaker(engine)
-        consumer = FeedConsumer(
-            toolkit=tk,
-            service="health-records-bench",
-            group_id=unique("feed-bench"),
-            topics=[topic],
-            sessionmaker=sessionmaker,
-            bootstrap_servers=bootstrap,
-            dead_letters=producer,
-            batch_size=settings.feed_batch_size,
-        )
+        group = unique("feed-bench")
         stop = asyncio.Event()
+        children: list[subprocess.Popen[str]] = []
+        task = None
+        if workers > 1:
+            # The worker processes start (imports, connections) before the clock does.
+            children = [
+                subprocess.Popen(  # noqa: ASYNC220, S603 (the bench's own script)
+                    [
+                        *(sys.executable, __file__, "--consume"),
+                        *("--database-name", settings.database_name),
+                        *("--topic", topic, "--group", group),
+                    ],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(workers)
+            ]
+            for child in children:
+                assert child.stdout is not None
+                await asyncio.to_thread(child.stdout.readline)  # "ready"
         pg_before = await postgres_cpu_seconds(dsn)
         cpu_before = time.process_time()
         started = time.perf_counter()
-        task = asyncio.create_task(consumer.run(stop))
+        if workers == 1:
+            consumer = feed_consumer(settings, tk, topic, group, producer)
+            task = asyncio.create_task(consumer.run(stop))
         stored = 0
         while stored < args.records:
             await asyncio.sleep(0.5)
@@ -308,11 +332,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if time.perf_counter() - started > args.timeout:
                 break
         seconds = time.perf_counter() - started
-        worker_cpu = time.process_time() - cpu_before
         pg_after = await postgres_cpu_seconds(dsn)
         pg_cpu = pg_after - pg_before if pg_after is not None and pg_before is not None else None
-        stop.set()
-        await task
+        if task is not None:
+            worker_cpu = time.process_time() - cpu_before
+            stop.set()
+            await task
+        else:
+            worker_cpu = 0.0
+            for child in children:
+                child.send_signal(signal.SIGTERM)
+            for child in children:
+                out, _ = child.communicate(timeout=60)
+                worker_cpu += float(json.loads(out.strip().splitlines()[-1])["cpu_seconds"])
         async with sessionmaker() as session:
             counts = {
                 name: int((await session.execute(text(sql))).scalar_one())
@@ -348,6 +380,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "messages": messages,
             "records_per_message": args.per_message,
             "messages_per_batch": settings.feed_batch_size,
+            "worker_processes": workers,
             "people": n_people,
             "produce_seconds": round(produce_seconds, 2),
             "consume_seconds": round(seconds, 2),
@@ -367,10 +400,53 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         }
 
 
+def feed_consumer(
+    settings: Settings, tk: Toolkit, topic: str, group: str, dead_letters: Any
+) -> FeedConsumer:
+    engine = create_engine(settings, pool_size=2, max_overflow=1)
+    return FeedConsumer(
+        toolkit=tk,
+        service="health-records-bench",
+        group_id=group,
+        topics=[topic],
+        sessionmaker=create_sessionmaker(engine),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        dead_letters=dead_letters,
+        batch_size=settings.feed_batch_size,
+    )
+
+
+async def consume(args: argparse.Namespace) -> dict[str, float]:
+    """One worker process of a ``--workers N`` run: consume until SIGTERM; its CPU seconds
+    from the consumer's start (imports and connections excluded)."""
+    settings = Settings().model_copy(update={"database_name": args.database_name})
+    tk = Toolkit.from_settings(settings)
+    producer = create_producer(settings.kafka_bootstrap_servers, client_id="feed-bench-worker")
+    await producer.start()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    consumer = feed_consumer(settings, tk, args.topic, args.group, producer)
+    print("ready", flush=True)
+    started = time.process_time()
+    await consumer.run(stop)
+    cpu = time.process_time() - started
+    await producer.stop()
+    return {"cpu_seconds": cpu}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--per-message", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=1800)
-    result = asyncio.run(main(parser.parse_args()))
-    print(json.dumps(result, indent=2, default=str))
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--consume", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--database-name", help=argparse.SUPPRESS)
+    parser.add_argument("--topic", help=argparse.SUPPRESS)
+    parser.add_argument("--group", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.consume:
+        print(json.dumps(asyncio.run(consume(arguments))))
+    else:
+        result = asyncio.run(main(arguments))
+        print(json.dumps(result, indent=2, default=str))
