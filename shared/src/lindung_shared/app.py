@@ -32,10 +32,18 @@ from lindung_shared.metrics import install_metrics
 from lindung_shared.ratelimit import RateLimiter
 from lindung_shared.revocation import RevocationFeed
 from lindung_shared.settings import ServiceSettings, settings_summary
+from lindung_shared.worker import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[FastAPI], Awaitable[None]]
+
+#: Set by :func:`serve`: an API process started to serve freezes the heap it started with
+#: (:func:`~lindung_shared.worker.freeze_startup_heap`, as workers do), so that the cycle
+#: collector's full collections no longer walk every module, client and cache made at start
+#: while requests run. Not for apps built in-process by tests, where freezing each test app's
+#: heap would keep every earlier test's garbage cycles for the rest of the session.
+FREEZE_HEAP_ENV = "LINDUNG_FREEZE_STARTUP_HEAP"
 
 
 async def database_ready(app: FastAPI, timeout: float = 3.0) -> bool:
@@ -99,6 +107,8 @@ def create_app(
             app.state.token_verifier.revocations = feed.revocations
         for hook in on_startup:
             await hook(app)
+        if os.environ.get(FREEZE_HEAP_ENV) == "1":
+            freeze_startup_heap()
         log.info("started", extra=settings_summary(settings))
         try:
             yield
@@ -173,6 +183,9 @@ def serve(app: FastAPI | str, settings: ServiceSettings, *, workers: int = 1) ->
     afterwards), so ``/metrics`` from any of them counts every process's requests."""
     import uvicorn
 
+    # Each API process freezes its startup heap once started (see FREEZE_HEAP_ENV); set here
+    # for the processes uvicorn spawns too. Apps built in tests (no serve()) do not.
+    os.environ[FREEZE_HEAP_ENV] = "1"
     metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_dir = tempfile.mkdtemp(prefix="lindung-metrics-")
