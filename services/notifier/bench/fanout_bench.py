@@ -18,9 +18,11 @@ What it does, on a fresh throwaway database per worker count and the shared Kafk
    and the whole machine's busy CPU until the parent saw the last notification (polling
    every 100 ms) are reported beside the workers' own;
 3. **delivery**: W processes of the notifier's ``DeliveryWorker`` (8 concurrent calls each)
-   send everything queued to the gateway; measured between two runs of W **plain clients**
-   (a bare httpx loop, 8 connections each, the same SMS/push mix) against the same gateway,
-   so the ratio worker / plain client is taken in the same minute of the same run.
+   send everything queued to the gateway (with the worker's own aiohttp session); measured
+   between two runs of W **plain clients** (a bare httpx loop, 8 connections each, the same
+   SMS/push mix) against the same gateway, so the ratio worker / plain client is taken in the
+   same minute of the same run; then one run of W bare **aiohttp** loops (the worker's own
+   HTTP client without the worker: the stricter ratio).
 
 Every process reports its own CPU seconds: CPU per notification and per call are what the
 shared machine's load barely moves; wall-clock rates are printed with the load average.
@@ -43,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -50,7 +53,7 @@ from lindung_notifier.consumers import TOPICS, build_consumer
 from lindung_notifier.delivery.worker import DeliveryWorker
 from lindung_notifier.manifest import SERVICE
 from lindung_notifier.settings import Settings
-from lindung_notifier.worker import make_channels
+from lindung_notifier.worker import gateway_session, make_channels
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.events import TOPICS as CATALOGUE_TOPICS
 from lindung_shared.events import encode_envelope
@@ -172,6 +175,29 @@ async def plain_client(sms_url: str, push_url: str, requests: int, concurrency: 
                     push_url if push else sms_url, content=orjson.dumps(payload), headers=headers
                 )
                 response.raise_for_status()
+
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+
+
+async def plain_aiohttp_client(
+    sms_url: str, push_url: str, requests: int, concurrency: int
+) -> None:
+    """The same bare loop with aiohttp (the worker's HTTP client since issue 14 round 3)."""
+    offset = uuid.uuid4().int % 10**9
+    headers = {"Authorization": "Bearer x", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as client:
+        work = iter(range(requests))
+
+        async def sender() -> None:
+            for i in work:
+                push = i % 3 == 0
+                payload = push_payload(offset + i) if push else sms_payload(offset + i)
+                async with client.post(
+                    push_url if push else sms_url, data=orjson.dumps(payload), headers=headers
+                ) as response:
+                    response.raise_for_status()
+                    await response.read()
 
         await asyncio.gather(*(sender() for _ in range(concurrency)))
 
@@ -336,7 +362,8 @@ async def child_main(args: argparse.Namespace) -> None:
         say("ready")
         await go
         cpu, started = time.process_time(), time.perf_counter()
-        await plain_client(
+        loop = plain_aiohttp_client if args.http == "aiohttp" else plain_client
+        await loop(
             settings.sms_gateway_url, settings.push_gateway_url, args.requests, args.concurrency
         )
         wall = time.perf_counter() - started
@@ -398,11 +425,7 @@ async def child_main(args: argparse.Namespace) -> None:
             )
         )
     else:  # delivery
-        limits = httpx.Limits(
-            max_connections=settings.delivery_concurrency,
-            max_keepalive_connections=settings.delivery_concurrency,
-        )
-        client = httpx.AsyncClient(limits=limits)
+        client = gateway_session(settings)  # the worker's own client (aiohttp)
         worker = DeliveryWorker(settings, sessionmaker, make_channels(settings, client))
         freeze_startup_heap()
         say("ready")
@@ -419,7 +442,7 @@ async def child_main(args: argparse.Namespace) -> None:
                     break
                 await asyncio.sleep(0.02)
         used = time.process_time() - cpu
-        await client.aclose()
+        await client.close()
         say("done " + json.dumps({"cpu": used, "calls": calls}))
     await engine.dispose()
 
@@ -537,8 +560,10 @@ async def with_workers(
         # Delivery, between two runs of as many plain clients.
         plain_args = ["--requests", str(args.plain_requests), "--concurrency", "8"]
 
-        async def plain_run() -> tuple[float, float]:
-            plain = [await Child.spawn("plain", env, *plain_args) for _ in range(workers)]
+        async def plain_run(http: str = "httpx") -> tuple[float, float]:
+            plain = [
+                await Child.spawn("plain", env, *plain_args, "--http", http) for _ in range(workers)
+            ]
             await asyncio.gather(*(c.until("ready") for c in plain))
             seconds, results = await run_children(plain)
             calls = workers * args.plain_requests
@@ -550,6 +575,7 @@ async def with_workers(
         delivery_seconds, delivery_results = await run_children(senders)
         plain_after, _ = await plain_run()
         plain_rates = [plain_before, plain_after]
+        aiohttp_rate, aiohttp_cpu = await plain_run("aiohttp")
         delivered = await count(
             sessionmaker, "SELECT count(*) FROM deliveries WHERE status = 'delivered'"
         )
@@ -579,6 +605,9 @@ async def with_workers(
             1000 * sum(r["cpu"] for r in delivery_results) / max(calls, 1), 3
         ),
         "plain_cpu_ms_per_call": round(1000 * plain_cpu, 3),
+        "plain_aiohttp_calls_per_s": round(aiohttp_rate),
+        "delivery_vs_plain_aiohttp": round(delivery_per_s / aiohttp_rate, 3),
+        "plain_aiohttp_cpu_ms_per_call": round(1000 * aiohttp_cpu, 3),
         "load_average_1m": round(os.getloadavg()[0], 1),
     }
 
@@ -634,6 +663,9 @@ def main() -> None:
     parser.add_argument("--group", help=argparse.SUPPRESS)
     parser.add_argument("--requests", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=8, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--http", choices=("httpx", "aiohttp"), default="httpx", help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.serve_gateway:
         serve_gateway(args.serve_gateway)

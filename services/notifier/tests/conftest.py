@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 import uvicorn
 from lindung_notifier.manifest import SERVICE
 from lindung_notifier.settings import Settings
+from lindung_notifier.worker import gateway_session
 from lindung_shared.db import create_engine, create_sessionmaker
 from lindung_shared.testing import fresh_database
 from sqlalchemy import text
@@ -160,8 +161,9 @@ async def gateways() -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+async def http_client(settings: Settings) -> AsyncIterator[aiohttp.ClientSession]:
+    """The gateways' client, as the worker makes it."""
+    async with gateway_session(settings) as client:
         yield client
 
 

@@ -39,9 +39,10 @@ class Settings(ServiceSettings):
 
     delivery_interval_seconds: float = 0.5
     delivery_batch_size: int = 500
-    #: Concurrent gateway calls per worker. httpx's pool degrades sharply past ~8 connections
-    #: (measured in bench/fanout_bench.py: 8 -> ~600/s, 64 -> ~60/s on the shared machine);
-    #: scale out with more worker processes instead (claims use SKIP LOCKED).
+    #: Concurrent gateway calls per worker (kept-alive connections). httpx's pool degraded
+    #: sharply past ~8 connections (bench/fanout_bench.py: 8 -> ~600/s, 64 -> ~60/s on the
+    #: shared machine; the calls are aiohttp's since); scale out with more worker processes
+    #: (claims use SKIP LOCKED).
     delivery_concurrency: int = 8
     delivery_max_attempts: int = 6
     delivery_backoff_base_seconds: float = 2.0

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 from lindung_shared.retention import run_purges
 from lindung_shared.worker import Task, WorkerContext, periodic, run_worker
 
@@ -18,7 +18,16 @@ from lindung_notifier.retention.purges import purges
 from lindung_notifier.settings import Settings
 
 
-def make_channels(settings: Settings, client: httpx.AsyncClient) -> list[Channel]:
+def gateway_session(settings: Settings) -> aiohttp.ClientSession:
+    """The gateways' HTTP client: ``delivery_concurrency`` kept-alive connections, no cookies
+    kept (a gateway's cookies mean nothing to the next call). Made inside the event loop."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=settings.delivery_concurrency),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+def make_channels(settings: Settings, client: aiohttp.ClientSession) -> list[Channel]:
     timeout = settings.gateway_timeout_seconds
     return [
         PushChannel(client, settings.push_gateway_url, settings.push_gateway_token, timeout),
@@ -28,9 +37,7 @@ def make_channels(settings: Settings, client: httpx.AsyncClient) -> list[Channel
 
 def build(settings: Settings) -> Callable[[WorkerContext], Sequence[Task]]:
     def tasks(ctx: WorkerContext) -> Sequence[Task]:
-        client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=settings.delivery_concurrency)
-        )
+        client = gateway_session(settings)
         delivery = DeliveryWorker(settings, ctx.sessionmaker, make_channels(settings, client))
         consumer = build_consumer(
             settings, sessionmaker=ctx.sessionmaker, dead_letters=ctx.producer
@@ -38,7 +45,7 @@ def build(settings: Settings) -> Callable[[WorkerContext], Sequence[Task]]:
 
         async def close_client(stop: asyncio.Event) -> None:
             await stop.wait()
-            await client.aclose()
+            await client.close()
 
         async def retention_job() -> None:
             await run_purges(

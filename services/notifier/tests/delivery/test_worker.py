@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 from lindung_notifier.delivery.channels import PushChannel, SmsChannel
 from lindung_notifier.delivery.policy import BreakerState
@@ -39,7 +39,7 @@ def tuned(settings: Settings, **overrides: Any) -> Settings:
 def make_worker(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     *,
     sms_url: str,
     push_url: str,
