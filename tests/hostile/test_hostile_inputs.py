@@ -382,12 +382,14 @@ def test_registration_does_not_disclose_an_existing_persons_id(
     again: 200 created false, and the person's id is not in the answer."""
     c = client["health-records"]
     serial = uuid.uuid4().int
-    nik = f"3171015001{85:02d}{serial % 9000 + 1000:04d}"
-    asyncio.run(enrol_resident(HealthSettings(), nik, "Dewi Lestari", date(1985, 1, 10)))
+    # Born on a day no other test's NIKs use (register() above draws "Ayu Lestari"s born
+    # 1985-01-10 from 9,000 serials: one of them took this test's NIK in a CI run).
+    nik = f"317101{11 + 40:02d}0286{serial % 9000 + 1000:04d}"
+    asyncio.run(enrol_resident(HealthSettings(), nik, "Dewi Lestari", date(1986, 2, 11)))
     body = {
         "nik": nik,
         "name": "Dewi Lestari",
-        "birth_date": "1985-01-10",
+        "birth_date": "1986-02-11",
         "phone": f"+62812{serial % 10**8:08d}",
     }
     first_status, first = c.json("POST", "/v1/people", body)
