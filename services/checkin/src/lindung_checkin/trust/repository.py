@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 TRUSTED_KEYS = "SELECT key_id, jwk::text FROM qr_keys WHERE status IN ('active', 'retiring')"
+_TRUSTED_KEYS = text(TRUSTED_KEYS)
 _ACTIVE_RULES = (
     "SELECT version FROM sector_rule_sets WHERE valid_from <= now() "
     "AND (valid_until IS NULL OR valid_until > now()) ORDER BY valid_from DESC LIMIT 1"
@@ -66,5 +67,5 @@ async def revoke_code(
 
 async def trusted_key_rows_in(session: AsyncSession) -> Sequence[Sequence[str]]:
     """:func:`trusted_key_rows` in a SQLAlchemy session's transaction."""
-    rows: Sequence[Sequence[str]] = (await session.execute(text(TRUSTED_KEYS))).all()
+    rows: Sequence[Sequence[str]] = (await session.execute(_TRUSTED_KEYS)).all()
     return rows
